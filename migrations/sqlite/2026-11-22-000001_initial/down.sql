@@ -1,0 +1,11 @@
+DROP TABLE audit_events;
+DROP TABLE revoked_access_tokens;
+DROP TABLE signing_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_token_families;
+DROP TABLE authorization_codes;
+DROP TABLE consents;
+DROP TABLE sessions;
+DROP TABLE clients;
+DROP TABLE users;
+DROP TABLE server_secrets;

@@ -1,0 +1,243 @@
+//! The command line (DESIGN.md §2). Admins script it: keep it stable.
+//!
+//! Exit status: 0 on success, 2 on bad usage, 1 on failure, with one line on stderr.
+//! `--json` prints exactly one JSON value on stdout; logs go to stderr.
+
+mod clients;
+mod serve;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::manage::ManageError;
+use crate::store::{migrations, ConnectionManager, DbConn, StoreError};
+
+/// Portcullis: an OAuth 2 / OpenID Connect authorization server.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about)]
+pub struct Cli {
+    /// A TOML file with settings (environment variables win over it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrates the database first unless --no-migrate).
+    Serve {
+        /// Do not apply migrations; refuse to start if the schema is behind.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Create or upgrade the schema (creates a missing SQLite file).
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from one line of standard input.
+    Create(UserCreateArgs),
+    /// List users.
+    List {
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Make the user an administrator.
+    #[arg(long)]
+    pub admin: bool,
+    /// Read the password from standard input (one line; the newline is stripped).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed this once.
+    Create(ClientCreateArgs),
+    /// List clients (never their secrets).
+    List {
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// Human-readable name shown on the consent page.
+    #[arg(long)]
+    pub name: String,
+    /// A redirect URI, matched exactly (repeat for more).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A post-logout redirect URI, matched exactly (repeat for more).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// authorization_code, refresh_token or client_credentials (repeat for more;
+    /// default authorization_code + refresh_token).
+    #[arg(long = "grant-type", value_name = "T")]
+    pub grant_types: Vec<String>,
+    /// The scopes the client may request, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// A public client (no secret; implies auth method `none`).
+    #[arg(long)]
+    pub public: bool,
+    /// client_secret_basic, client_secret_post or none.
+    #[arg(long, value_name = "METHOD")]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A failed command: the one line to print and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub status: u8,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            status: 2,
+        }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            status: 1,
+        }
+    }
+}
+
+impl From<ManageError> for Failure {
+    fn from(e: ManageError) -> Self {
+        Failure::failed(e.to_string())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::failed(e.to_string())
+    }
+}
+
+/// Parses the arguments; help and version print and exit 0, anything else wrong is
+/// one line and status 2.
+pub fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            _ => {
+                let rendered = e.to_string();
+                let first = rendered.lines().next().unwrap_or("error: bad usage");
+                eprintln!("{first} (see `portcullis --help`)");
+                ExitCode::from(2)
+            }
+        }
+    })
+}
+
+/// Loads the configuration named on the command line and in the environment.
+pub fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())
+        .map_err(|e| Failure::failed(format!("configuration: {e}")))
+}
+
+/// Runs the command.
+pub fn run(cli: Cli, config: Config) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve { no_migrate } => serve::run(config, !no_migrate),
+        Command::Migrate => migrate(&config),
+        Command::User(UserCommand::Create(args)) => users::create(&config, args),
+        Command::User(UserCommand::List { json }) => users::list(&config, json),
+        Command::Client(ClientCommand::Create(args)) => clients::create(&config, args),
+        Command::Client(ClientCommand::List { json }) => clients::list(&config, json),
+    }
+}
+
+/// `portcullis migrate`.
+fn migrate(config: &Config) -> Result<(), Failure> {
+    let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
+    let applied = migrations::run_pending(&mut conn)?;
+    if applied.is_empty() {
+        println!("schema is up to date ({})", config.database_url);
+    } else {
+        println!(
+            "applied {} migration(s) to {}: {}",
+            applied.len(),
+            config.database_url,
+            applied.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A connection for an admin command, with the schema brought up to date first.
+fn admin_connection(config: &Config) -> Result<DbConn, Failure> {
+    let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
+    migrations::run_pending(&mut conn)?;
+    Ok(conn)
+}
+
+/// Now, in the stored time format.
+fn now() -> i64 {
+    crate::store::unix_seconds(std::time::SystemTime::now())
+}
+
+/// Prints `value` as one line of JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(value).map_err(|e| Failure::failed(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Every setting with its env var and default, for `--help`-style docs.
+pub fn settings_help() -> String {
+    config::SETTINGS
+        .iter()
+        .map(|s| format!("{:<44} {:<24} {}", config::env_name(s.key), s.default, s.doc))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,478 @@
+//! One typed [`Config`], read once at start and validated before anything runs.
+//!
+//! Sources, weakest first: the defaults documented in [`SETTINGS`], an optional
+//! TOML file (`--config FILE`, flat `key = value` pairs), then environment
+//! variables `PORTCULLIS_<KEY>`. The environment wins. Every error names the
+//! setting and where its value came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::store::DatabaseUrl;
+
+/// A setting: its TOML key (the env var is `PORTCULLIS_` + the key in upper case),
+/// its default, and what it means. This table is the documentation of every option.
+pub struct Setting {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every setting Portcullis reads, with its default.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "database_url",
+        default: "sqlite://portcullis.db",
+        doc: "sqlite://relative.db, sqlite:///absolute/path.db, a plain file path, or postgres://user@host/db",
+    },
+    Setting {
+        key: "issuer",
+        default: "http://127.0.0.1:8080",
+        doc: "the issuer identifier: absolute http(s) URL, no query or fragment; used exactly as written",
+    },
+    Setting {
+        key: "bind",
+        default: "127.0.0.1:8080",
+        doc: "address the server listens on, IP:PORT",
+    },
+    Setting {
+        key: "log",
+        default: "info",
+        doc: "tracing filter, e.g. `info` or `portcullis=debug,actix_web=info`",
+    },
+    Setting {
+        key: "pool_size",
+        default: "8",
+        doc: "database connections kept in the pool (1 to 256)",
+    },
+    Setting {
+        key: "authorization_code_lifetime",
+        default: "60",
+        doc: "seconds an authorization code stays valid (RFC 6749 §4.1.2 recommends at most 600)",
+    },
+    Setting {
+        key: "access_token_lifetime",
+        default: "900",
+        doc: "seconds an access token stays valid",
+    },
+    Setting {
+        key: "id_token_lifetime",
+        default: "3600",
+        doc: "seconds an ID token stays valid",
+    },
+    Setting {
+        key: "refresh_token_idle_lifetime",
+        default: "1209600",
+        doc: "seconds a refresh token lives without being used (14 days)",
+    },
+    Setting {
+        key: "refresh_token_absolute_lifetime",
+        default: "7776000",
+        doc: "seconds a refresh-token family lives at most, however often it is used (90 days)",
+    },
+    Setting {
+        key: "session_idle_lifetime",
+        default: "28800",
+        doc: "seconds a login session lives without activity (8 hours)",
+    },
+    Setting {
+        key: "session_absolute_lifetime",
+        default: "604800",
+        doc: "seconds a login session lives at most (7 days)",
+    },
+    Setting {
+        key: "argon2_memory_kib",
+        default: "19456",
+        doc: "argon2id memory cost in KiB for user passwords (OWASP minimum: 19 MiB)",
+    },
+    Setting {
+        key: "argon2_iterations",
+        default: "2",
+        doc: "argon2id time cost (passes)",
+    },
+    Setting {
+        key: "argon2_parallelism",
+        default: "1",
+        doc: "argon2id lanes",
+    },
+];
+
+/// The validated configuration. Built by [`Config::load`]; immutable afterwards.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    /// The issuer exactly as configured (OIDC Discovery §4.3: compared as a string).
+    pub issuer: String,
+    pub bind: SocketAddr,
+    pub log: String,
+    pub pool_size: u32,
+    pub lifetimes: Lifetimes,
+    pub argon2: Argon2Params,
+}
+
+/// Lifetimes of everything the server hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub authorization_code: Duration,
+    pub access_token: Duration,
+    pub id_token: Duration,
+    pub refresh_token_idle: Duration,
+    pub refresh_token_absolute: Duration,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+}
+
+/// argon2id cost parameters for user passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// Why the configuration was refused. The message names the setting and its source.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    ParseFile { path: PathBuf, message: String },
+    #[error("{origin}: {problem}")]
+    Invalid { origin: Origin, problem: String },
+}
+
+/// Where a setting's value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default(&'static str),
+    File(&'static str, PathBuf),
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default(key) => write!(f, "{key} (default)"),
+            Origin::File(key, path) => write!(f, "{key} in {}", path.display()),
+            Origin::Env(name) => f.write_str(name),
+        }
+    }
+}
+
+/// The env var that sets a key.
+pub fn env_name(key: &str) -> String {
+    format!("PORTCULLIS_{}", key.to_ascii_uppercase())
+}
+
+impl Config {
+    /// Reads the file (if any) and the environment (through `env`, so tests pass a map),
+    /// and validates every setting.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file_values = match file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        let mut raw = RawValues::default();
+        for setting in SETTINGS {
+            let name = env_name(setting.key);
+            let value = if let Some(v) = env(&name) {
+                (v, Origin::Env(name))
+            } else if let Some(v) = file_values.get(setting.key) {
+                let path = file.map(Path::to_path_buf).unwrap_or_default();
+                (v.clone(), Origin::File(setting.key, path))
+            } else {
+                (setting.default.to_owned(), Origin::Default(setting.key))
+            };
+            raw.0.insert(setting.key, value);
+        }
+        raw.into_config()
+    }
+
+    /// The defaults alone (what `load` gives with no file and an empty environment).
+    pub fn defaults() -> Result<Config, ConfigError> {
+        Config::load(None, |_| None)
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |message: String| ConfigError::ParseFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        parse_error(e.message().to_owned())
+    })?;
+    let mut values = BTreeMap::new();
+    for (key, value) in table {
+        if !SETTINGS.iter().any(|s| s.key == key) {
+            return Err(parse_error(format!("unknown setting `{key}`")));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            other => {
+                return Err(parse_error(format!(
+                    "`{key}` must be a string or an integer, not {}",
+                    other.type_str()
+                )))
+            }
+        };
+        values.insert(key, text);
+    }
+    Ok(values)
+}
+
+#[derive(Default)]
+struct RawValues(BTreeMap<&'static str, (String, Origin)>);
+
+impl RawValues {
+    fn get(&self, key: &'static str) -> (&str, &Origin) {
+        match self.0.get(key) {
+            Some((v, o)) => (v.as_str(), o),
+            None => ("", &Origin::Default("unknown")),
+        }
+    }
+
+    fn parse<T>(
+        &self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let (value, origin) = self.get(key);
+        parse(value.trim()).map_err(|problem| ConfigError::Invalid {
+            origin: origin.clone(),
+            problem,
+        })
+    }
+
+    fn seconds(&self, key: &'static str) -> Result<Duration, ConfigError> {
+        self.parse(key, |v| {
+            parse_in_range(v, 1, 10 * 365 * 86_400).map(Duration::from_secs)
+        })
+    }
+
+    fn into_config(self) -> Result<Config, ConfigError> {
+        let lifetimes = Lifetimes {
+            authorization_code: self.parse("authorization_code_lifetime", |v| {
+                parse_in_range(v, 1, 600).map(Duration::from_secs)
+            })?,
+            access_token: self.seconds("access_token_lifetime")?,
+            id_token: self.seconds("id_token_lifetime")?,
+            refresh_token_idle: self.seconds("refresh_token_idle_lifetime")?,
+            refresh_token_absolute: self.seconds("refresh_token_absolute_lifetime")?,
+            session_idle: self.seconds("session_idle_lifetime")?,
+            session_absolute: self.seconds("session_absolute_lifetime")?,
+        };
+        self.check_order(
+            "refresh_token_idle_lifetime",
+            lifetimes.refresh_token_idle,
+            "refresh_token_absolute_lifetime",
+            lifetimes.refresh_token_absolute,
+        )?;
+        self.check_order(
+            "session_idle_lifetime",
+            lifetimes.session_idle,
+            "session_absolute_lifetime",
+            lifetimes.session_absolute,
+        )?;
+        Ok(Config {
+            database_url: self.parse("database_url", |v| {
+                DatabaseUrl::parse(v).map_err(|e| e.to_string())
+            })?,
+            issuer: self.parse("issuer", validate_issuer)?,
+            bind: self.parse("bind", |v| {
+                v.parse::<SocketAddr>()
+                    .map_err(|_| format!("expected IP:PORT such as 127.0.0.1:8080, got `{v}`"))
+            })?,
+            log: self.parse("log", |v| {
+                tracing_subscriber::EnvFilter::try_new(v)
+                    .map(|_| v.to_owned())
+                    .map_err(|e| format!("not a valid tracing filter: {e}"))
+            })?,
+            pool_size: self.parse("pool_size", |v| parse_in_range(v, 1, 256))?,
+            lifetimes,
+            argon2: Argon2Params {
+                memory_kib: self.parse("argon2_memory_kib", |v| {
+                    parse_in_range(v, 8 * 1024, 4 * 1024 * 1024)
+                })?,
+                iterations: self.parse("argon2_iterations", |v| parse_in_range(v, 1, 100))?,
+                parallelism: self.parse("argon2_parallelism", |v| parse_in_range(v, 1, 64))?,
+            },
+        })
+    }
+
+    fn check_order(
+        &self,
+        shorter_key: &'static str,
+        shorter: Duration,
+        longer_key: &'static str,
+        longer: Duration,
+    ) -> Result<(), ConfigError> {
+        if shorter > longer {
+            let (_, origin) = self.get(shorter_key);
+            return Err(ConfigError::Invalid {
+                origin: origin.clone(),
+                problem: format!("must not exceed {longer_key} ({}s)", longer.as_secs()),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn parse_in_range<T>(value: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    match value.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!(
+            "expected a whole number from {min} to {max}, got `{value}`"
+        )),
+    }
+}
+
+/// OIDC Discovery §3 / RFC 8414 §2: the issuer is a case-sensitive URL using the
+/// https scheme (http allowed here for development) with no query or fragment.
+fn validate_issuer(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value)
+        .map_err(|e| format!("must be an absolute http(s) URL, got `{value}` ({e})"))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(format!("must use https or http, got `{}`", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("must name a host".to_owned());
+    }
+    if url.query().is_some() || value.contains('?') {
+        return Err("must not have a query".to_owned());
+    }
+    if url.fragment().is_some() || value.contains('#') {
+        return Err("must not have a fragment".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".to_owned());
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(None, |k| env.get(k).cloned())
+    }
+
+    fn problem_of(result: Result<Config, ConfigError>) -> String {
+        match result {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::defaults().unwrap();
+        assert_eq!(config.issuer, "http://127.0.0.1:8080");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.lifetimes.authorization_code, Duration::from_secs(60));
+        assert!(matches!(config.database_url, DatabaseUrl::Sqlite { .. }));
+    }
+
+    #[test]
+    fn every_setting_has_a_unique_key() {
+        let mut keys: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), SETTINGS.len());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portcullis.toml");
+        std::fs::write(&path, "issuer = \"https://file.example\"\npool_size = 3\n").unwrap();
+        let env = |k: &str| (k == "PORTCULLIS_ISSUER").then(|| "https://env.example".to_owned());
+        let config = Config::load(Some(&path), env).unwrap();
+        assert_eq!(config.issuer, "https://env.example");
+        assert_eq!(config.pool_size, 3);
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "isuer = \"https://x\"\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(err.contains("unknown setting `isuer`"), "{err}");
+    }
+
+    #[test]
+    fn issuer_must_be_absolute_http_url_without_query_or_fragment() {
+        for bad in [
+            "example.com",
+            "/relative",
+            "ftp://example.com",
+            "https://example.com/?a=b",
+            "https://example.com/#frag",
+            "https://user:pw@example.com",
+        ] {
+            let err = problem_of(load_env(&[("PORTCULLIS_ISSUER", bad)]));
+            assert!(err.starts_with("PORTCULLIS_ISSUER: "), "{bad}: {err}");
+        }
+        let ok = load_env(&[("PORTCULLIS_ISSUER", "https://id.example.com/tenant")]).unwrap();
+        assert_eq!(ok.issuer, "https://id.example.com/tenant");
+    }
+
+    #[test]
+    fn bad_numbers_name_the_setting() {
+        let err = problem_of(load_env(&[("PORTCULLIS_POOL_SIZE", "zero")]));
+        assert!(err.starts_with("PORTCULLIS_POOL_SIZE: expected a whole number"), "{err}");
+        let err = problem_of(load_env(&[("PORTCULLIS_AUTHORIZATION_CODE_LIFETIME", "3600")]));
+        assert!(err.contains("from 1 to 600"), "{err}");
+    }
+
+    #[test]
+    fn idle_lifetime_may_not_exceed_absolute() {
+        let err = problem_of(load_env(&[
+            ("PORTCULLIS_SESSION_IDLE_LIFETIME", "100"),
+            ("PORTCULLIS_SESSION_ABSOLUTE_LIFETIME", "50"),
+        ]));
+        assert!(err.starts_with("PORTCULLIS_SESSION_IDLE_LIFETIME"), "{err}");
+    }
+
+    #[test]
+    fn bind_and_log_are_checked() {
+        let err = problem_of(load_env(&[("PORTCULLIS_BIND", "localhost")]));
+        assert!(err.starts_with("PORTCULLIS_BIND"), "{err}");
+        let err = problem_of(load_env(&[("PORTCULLIS_LOG", "info,[[[")]));
+        assert!(err.starts_with("PORTCULLIS_LOG"), "{err}");
+    }
+
+    #[test]
+    fn mistyped_postgres_scheme_is_refused() {
+        let err = problem_of(load_env(&[(
+            "PORTCULLIS_DATABASE_URL",
+            "postgress://u@localhost/db",
+        )]));
+        assert!(err.starts_with("PORTCULLIS_DATABASE_URL"), "{err}");
+        assert!(err.contains("postgress"), "{err}");
+    }
+}

@@ -1,0 +1,40 @@
+//! Liveness (`/healthz`) and readiness (`/readyz`) for load balancers and orchestrators.
+
+use std::time::Duration;
+
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::AppState;
+
+/// How long readiness waits for a database connection before answering 503.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
+}
+
+/// The process is up and serving HTTP.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(json!({ "status": "ok" }))
+}
+
+/// The database answers: 200, or 503 with the reason.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let backend = state.store.url().backend_name();
+    match state.store.check_ready(READY_TIMEOUT).await {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .json(json!({ "status": "ready", "database": backend })),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+                .json(json!({ "status": "unavailable", "database": backend, "reason": e.to_string() }))
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Portcullis: an OAuth 2 / OpenID Connect authorization server.
+//!
+//! [`run`] starts the real server on a listener you bind, so integration tests run it
+//! in-process on `127.0.0.1:0`; `main.rs` does the same for `portcullis serve`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod manage;
+pub mod protocol;
+pub mod store;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use actix_web::dev::Server;
+use actix_web::{web, HttpServer};
+
+use config::Config;
+use store::{migrations, Store, StoreError};
+
+/// How [`run`] starts the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Apply pending migrations first (`serve` without `--no-migrate`).
+    pub migrate: bool,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// Stop gracefully on SIGTERM / SIGINT (off in tests, where the harness owns signals).
+    pub handle_signals: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            migrate: true,
+            workers: None,
+            handle_signals: true,
+        }
+    }
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Manage(#[from] manage::ManageError),
+    #[error("the database schema is {0} migration(s) behind; run `portcullis migrate` or start without --no-migrate")]
+    SchemaBehind(usize),
+    #[error("cannot start the HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database, migrates (or checks the schema), loads the server's keys and
+/// returns the running server. Await the [`Server`] to serve until it stops; its
+/// handle stops it.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    options: ServeOptions,
+) -> Result<Server, StartError> {
+    let config = Arc::new(config);
+    let url = config.database_url.clone();
+    let pool_size = config.pool_size;
+    let migrate = options.migrate;
+    let (store, secret_hasher) = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&url, pool_size)?;
+        let mut conn = store.conn()?;
+        if migrate {
+            for version in migrations::run_pending(&mut conn)? {
+                tracing::info!(version, "applied migration");
+            }
+        } else {
+            let behind = migrations::pending_count(&mut conn)?;
+            if behind > 0 {
+                return Err(StartError::SchemaBehind(behind));
+            }
+        }
+        let hasher = manage::clients::secret_hasher(&mut conn, store::unix_seconds(SystemTime::now()))?;
+        drop(conn);
+        Ok::<_, StartError>((store, hasher))
+    })
+    .await
+    .map_err(|e| StoreError::Blocking(e.to_string()))??;
+
+    let state = web::Data::new(http::AppState {
+        config: config.clone(),
+        store,
+        secret_hasher,
+    });
+    let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
+    if let Some(workers) = options.workers {
+        server = server.workers(workers);
+    }
+    if !options.handle_signals {
+        server = server.disable_signals();
+    }
+    Ok(server.listen(listener)?.run())
+}

@@ -1,0 +1,123 @@
+//! Registering and listing clients.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Serialize;
+
+use super::ManageError;
+use crate::crypto::client_secret::ClientSecretHasher;
+use crate::crypto::{random, Secret};
+use crate::protocol::client_metadata::{self, ClientMetadata, ClientRegistration};
+use crate::store::audit::{self, AuditEvent};
+use crate::store::clients::{self, ClientRow};
+use crate::store::{server_secrets, DbConn, StoreError};
+
+/// Name of the server secret that keys client-secret hashes.
+const SECRET_HASH_KEY: &str = "client_secret_hmac_key";
+
+/// The hasher for client secrets, keyed with the server's HMAC key (made on first use).
+pub fn secret_hasher(conn: &mut DbConn, now: i64) -> Result<ClientSecretHasher, ManageError> {
+    let encoded = server_secrets::get_or_create(conn, SECRET_HASH_KEY, now, || {
+        Ok(STANDARD.encode(random::bytes::<32>()?))
+    })?;
+    let key = STANDARD
+        .decode(encoded)
+        .map_err(|_| StoreError::Corrupt(format!("server secret {SECRET_HASH_KEY}")))?;
+    Ok(ClientSecretHasher::new(&key))
+}
+
+/// A client as shown to admins: RFC 7591 §3.2.1 metadata, no secret.
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<&'static str>,
+    pub response_types: Vec<&'static str>,
+    pub scope: String,
+    pub token_endpoint_auth_method: &'static str,
+    pub public: bool,
+    pub disabled: bool,
+    pub client_id_issued_at: i64,
+}
+
+impl ClientView {
+    fn new(id: String, m: &ClientMetadata, disabled: bool, created_at: i64) -> Self {
+        ClientView {
+            client_id: id,
+            client_name: m.name.clone(),
+            redirect_uris: m.redirect_uris.clone(),
+            post_logout_redirect_uris: m.post_logout_redirect_uris.clone(),
+            grant_types: m.grant_types.iter().map(|g| g.as_str()).collect(),
+            response_types: m.response_types(),
+            scope: m.scope.to_string(),
+            token_endpoint_auth_method: m.token_endpoint_auth_method.as_str(),
+            public: m.is_public,
+            disabled,
+            client_id_issued_at: created_at,
+        }
+    }
+}
+
+/// A client just registered: its metadata and, for a confidential client, the secret,
+/// shown this once.
+#[derive(Debug)]
+pub struct RegisteredClient {
+    pub view: ClientView,
+    pub secret: Option<Secret<String>>,
+}
+
+/// Validates the registration, makes the id and secret, stores the client (secret as
+/// a keyed hash only) with an audit event.
+pub fn register(
+    conn: &mut DbConn,
+    registration: ClientRegistration,
+    actor: &str,
+    now: i64,
+) -> Result<RegisteredClient, ManageError> {
+    let metadata = client_metadata::validate(registration)
+        .map_err(|e| ManageError::Invalid(e.to_string()))?;
+    let id = random::identifier()?;
+    let (secret, secret_hash) = if metadata.is_public {
+        (None, None)
+    } else {
+        let (secret, hash) = secret_hasher(conn, now)?.generate()?;
+        (Some(secret), Some(hash))
+    };
+    let row = ClientRow::new(id.clone(), &metadata, secret_hash, now)?;
+    conn.transaction(|conn| {
+        clients::insert(conn, &row)?;
+        audit::record(
+            conn,
+            &AuditEvent {
+                kind: "client.created",
+                actor: Some(actor),
+                user_id: None,
+                client_id: Some(&id),
+                ip: None,
+                detail: serde_json::json!({
+                    "client_name": metadata.name,
+                    "grant_types": row.grant_types,
+                    "public": metadata.is_public,
+                }),
+            },
+            now,
+        )
+    })?;
+    Ok(RegisteredClient {
+        view: ClientView::new(id, &metadata, false, now),
+        secret,
+    })
+}
+
+/// Every client.
+pub fn list(conn: &mut DbConn) -> Result<Vec<ClientView>, ManageError> {
+    clients::list(conn)?
+        .into_iter()
+        .map(|row| {
+            let metadata = row.metadata()?;
+            Ok(ClientView::new(row.id, &metadata, row.disabled, row.created_at))
+        })
+        .collect()
+}

@@ -1,0 +1,122 @@
+//! Which redirect URIs a client may register.
+//!
+//! RFC 6749 §3.1.2: absolute, no fragment. RFC 9700 §2.1 and §4.1.1: registered
+//! URIs are matched exactly later, so no wildcards. RFC 8252 §7: native apps may use
+//! `http` on a loopback address (any port) or a private-use scheme in reverse-domain
+//! form; everything else must be `https`. Schemes that execute or embed content
+//! (`javascript:`, `data:`, `file:` …) are refused outright.
+
+/// Why a redirect URI cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectUriError {
+    #[error("`{0}` is not an absolute URI")]
+    NotAbsolute(String),
+    #[error("`{0}` has a fragment; RFC 6749 §3.1.2 forbids one")]
+    Fragment(String),
+    #[error("`{0}` uses a forbidden scheme")]
+    ForbiddenScheme(String),
+    #[error("`{0}` uses plain http on a host that is not loopback; use https")]
+    InsecureHttp(String),
+    #[error("`{0}` contains credentials")]
+    Credentials(String),
+    #[error("`{0}` contains a wildcard; redirect URIs are matched exactly")]
+    Wildcard(String),
+    #[error("`{0}`: a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)")]
+    PrivateScheme(String),
+}
+
+const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "vbscript", "file", "blob", "about"];
+
+/// Checks one URI for registration; the URI is kept exactly as written.
+pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
+    let owned = || uri.to_owned();
+    if uri.trim() != uri || uri.chars().any(char::is_control) {
+        return Err(RedirectUriError::NotAbsolute(owned()));
+    }
+    let url = url::Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(owned()))?;
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err(RedirectUriError::Fragment(owned()));
+    }
+    if uri.contains('*') {
+        return Err(RedirectUriError::Wildcard(owned()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(RedirectUriError::Credentials(owned()));
+    }
+    match url.scheme() {
+        s if FORBIDDEN_SCHEMES.contains(&s) => Err(RedirectUriError::ForbiddenScheme(owned())),
+        "https" => match url.host_str() {
+            Some(h) if !h.is_empty() => Ok(()),
+            _ => Err(RedirectUriError::NotAbsolute(owned())),
+        },
+        "http" => {
+            if is_loopback_host(&url) {
+                Ok(())
+            } else {
+                Err(RedirectUriError::InsecureHttp(owned()))
+            }
+        }
+        scheme => {
+            if scheme.contains('.') {
+                Ok(())
+            } else {
+                Err(RedirectUriError::PrivateScheme(owned()))
+            }
+        }
+    }
+}
+
+/// `127.0.0.0/8`, `[::1]` or `localhost` (RFC 8252 §7.3, §8.3).
+pub fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_https_loopback_http_and_private_schemes() {
+        for ok in [
+            "https://app.example.com/callback",
+            "https://app.example.com/cb?tenant=1",
+            "http://127.0.0.1:8765/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert_eq!(validate_for_registration(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_rfc_9700_forbids() {
+        use RedirectUriError::*;
+        let cases: &[(&str, fn(String) -> RedirectUriError)] = &[
+            ("/callback", NotAbsolute),
+            ("app.example.com/cb", NotAbsolute),
+            (" https://a.example/cb", NotAbsolute),
+            ("https://a.example/cb#frag", Fragment),
+            ("https://a.example/cb#", Fragment),
+            ("javascript:alert(1)", ForbiddenScheme),
+            ("data:text/html,hi", ForbiddenScheme),
+            ("file:///etc/passwd", ForbiddenScheme),
+            ("http://app.example.com/cb", InsecureHttp),
+            ("https://user:pw@a.example/cb", Credentials),
+            ("https://*.example.com/cb", Wildcard),
+            ("myapp:/cb", PrivateScheme),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(
+                validate_for_registration(uri),
+                Err(want(uri.to_string())),
+                "{uri}"
+            );
+        }
+    }
+}

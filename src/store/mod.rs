@@ -1,0 +1,144 @@
+//! Storage: one diesel schema served by SQLite and Postgres.
+//!
+//! The backend is chosen by the URL scheme ([`DatabaseUrl`]). A [`DbConn`] is an enum
+//! over the two concrete connections and [`db_run!`] expands a query once per backend,
+//! so every query is type-checked against both. Queries are blocking: request handlers
+//! reach them through [`Store::run`], which moves them to the blocking pool.
+
+pub mod audit;
+pub mod clients;
+mod connection;
+pub mod migrations;
+pub mod schema;
+pub mod server_secrets;
+mod url;
+pub mod users;
+
+use std::time::Duration;
+
+pub use connection::{ConnectionManager, DbConn};
+pub use url::{DatabaseUrl, DatabaseUrlError};
+
+/// Runs the same diesel code on whichever backend `$conn` holds.
+///
+/// `db_run!(conn, |c| users::table.load::<UserRow>(c))`
+#[macro_export]
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Sqlite($c) => $body,
+            $crate::store::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+
+/// What went wrong below the protocol.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("the SQLite database file {0} is missing")]
+    SqliteFileMissing(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the blocking task failed: {0}")]
+    Blocking(String),
+    #[error(transparent)]
+    Random(#[from] crate::crypto::RandomError),
+}
+
+impl StoreError {
+    /// True when the error is a unique-constraint violation (a duplicate key).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// The connection pool and the URL it serves.
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<ConnectionManager>,
+    url: DatabaseUrl,
+}
+
+impl Store {
+    /// Opens one connection first so a bad URL, a refused connection or a missing
+    /// database fails here with the driver's own message, then builds the pool.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> Result<Store, StoreError> {
+        let manager = ConnectionManager::new(url.clone());
+        let first = manager.establish()?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(10))
+            .idle_timeout(Some(Duration::from_secs(600)))
+            .build_unchecked(manager);
+        drop(first);
+        Ok(Store {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    /// The URL this store was opened with.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A pooled connection, waiting at most the pool's timeout. Blocking.
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, off the async executor.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+
+    /// Readiness: the database answers a query within `timeout` (and, for SQLite,
+    /// the file is still where it was opened: a deleted file means lost writes).
+    pub async fn check_ready(&self, timeout: Duration) -> Result<(), StoreError> {
+        let pool = self.pool.clone();
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || {
+            if let DatabaseUrl::Sqlite { path } = &url {
+                if !path.exists() {
+                    return Err(StoreError::SqliteFileMissing(path.display().to_string()));
+                }
+            }
+            let mut conn = pool.get_timeout(timeout)?;
+            conn.ping()
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+}
+
+/// Seconds since the Unix epoch, the one time format stored (a BIGINT column).
+pub fn unix_seconds(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

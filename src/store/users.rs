@@ -1,0 +1,72 @@
+//! The `users` table.
+
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::{DbConn, StoreError};
+use crate::db_run;
+
+/// A stored user. No `Debug`: it carries the password hash.
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub username_key: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub failed_login_count: i32,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A user to insert.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub username_key: &'a str,
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub is_admin: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The key two usernames collide on: `Alice` and `alice` are the same account.
+pub fn username_key(username: &str) -> String {
+    username.to_lowercase()
+}
+
+/// Inserts a user. A taken username is a unique violation (see
+/// [`StoreError::is_unique_violation`]).
+pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::insert_into(users::table).values(user).execute(c))?;
+    Ok(())
+}
+
+/// All users, oldest first.
+pub fn list(conn: &mut DbConn) -> Result<Vec<UserRow>, StoreError> {
+    Ok(db_run!(conn, |c| users::table
+        .order((users::created_at.asc(), users::username_key.asc()))
+        .select(UserRow::as_select())
+        .load(c))?)
+}
+
+/// The user with this username (case-insensitive), if any.
+pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<UserRow>, StoreError> {
+    let key = username_key(username);
+    Ok(db_run!(conn, |c| users::table
+        .filter(users::username_key.eq(&key))
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())?)
+}
