@@ -170,9 +170,16 @@ pub fn parse() -> Result<Cli, ExitCode> {
                 }
             }
             _ => {
+                // clap's first paragraph (e.g. "required arguments were not provided:"
+                // and the list of them), folded into one line.
                 let rendered = e.to_string();
-                let first = rendered.lines().next().unwrap_or("error: bad usage");
-                eprintln!("{first} (see `portcullis --help`)");
+                let summary = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                eprintln!("{summary} (see `portcullis --help`)");
                 ExitCode::from(2)
             }
         }

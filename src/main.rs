@@ -1,5 +1,6 @@
 //! `portcullis`: parse the command line, load config, init tracing, dispatch.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use portcullis::cli;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli::run(cli, config) {
         Ok(()) => ExitCode::SUCCESS,
@@ -24,6 +26,14 @@ fn main() -> ExitCode {
 }
 
 fn fail(failure: cli::Failure) -> ExitCode {
-    eprintln!("error: {}", failure.message);
+    // One line, even when a driver's message spans several.
+    let message = failure
+        .message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("error: {message}");
     ExitCode::from(failure.status)
 }

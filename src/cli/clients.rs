@@ -10,14 +10,13 @@ use crate::protocol::client_metadata::ClientRegistration;
 /// `client create --json`: RFC 7591 §3.2.1's response.
 #[derive(Serialize)]
 struct Created<'a> {
-    client_id: &'a str,
+    #[serde(flatten)]
+    metadata: &'a ClientView,
     /// Null for a public client.
     client_secret: Option<&'a str>,
     /// RFC 7591: 0 means the secret does not expire; present when a secret is issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret_expires_at: Option<i64>,
-    #[serde(flatten)]
-    metadata: &'a ClientView,
 }
 
 /// `client create`
@@ -41,7 +40,6 @@ pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
     let secret = registered.secret.as_ref().map(|s| s.expose().as_str());
     if args.json {
         return print_json(&Created {
-            client_id: &view.client_id,
             client_secret: secret,
             client_secret_expires_at: secret.map(|_| 0),
             metadata: view,

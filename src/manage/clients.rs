@@ -98,7 +98,7 @@ pub fn register(
                 ip: None,
                 detail: serde_json::json!({
                     "client_name": metadata.name,
-                    "grant_types": row.grant_types,
+                    "grant_types": metadata.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
                     "public": metadata.is_public,
                 }),
             },

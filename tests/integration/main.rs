@@ -1,0 +1,9 @@
+//! Integration tests: one binary. Each test gets its own database — a temp SQLite
+//! file, or its own Postgres database when `PORTCULLIS_TEST_POSTGRES_URL` is set —
+//! and drives the real server over HTTP or the real binary over its command line.
+
+mod cli;
+mod health;
+mod serve;
+mod storage;
+mod support;

@@ -1,0 +1,235 @@
+//! The test harness: [`TestDb`] (an isolated database) and [`TestApp`] (the real
+//! server on 127.0.0.1:0 against it), plus a runner for the real binary.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use portcullis::config::Config;
+use portcullis::store::{ConnectionManager, DatabaseUrl, DbConn};
+use portcullis::ServeOptions;
+
+/// Env var naming the Postgres server to test against (a database we may create in).
+pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
+
+/// One test's own database, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    postgres: Option<PostgresDb>,
+}
+
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var(POSTGRES_ENV) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let suffix: String = portcullis::crypto::random::bytes::<8>()
+                    .unwrap()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let name = format!("portcullis_test_{suffix}");
+                let mut admin = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={admin_url}: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&format!("/{name}"));
+                TestDb {
+                    url: url.to_string(),
+                    dir,
+                    postgres: Some(PostgresDb { admin_url, name }),
+                }
+            }
+            _ => {
+                let url = format!("sqlite://{}", dir.path().join("portcullis.db").display());
+                TestDb {
+                    url,
+                    dir,
+                    postgres: None,
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The SQLite file, when the backend is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match DatabaseUrl::parse(&self.url).unwrap() {
+            DatabaseUrl::Sqlite { path } => Some(path),
+            DatabaseUrl::Postgres { .. } => None,
+        }
+    }
+
+    /// A direct connection, for checking what was (not) written.
+    pub fn connect(&self) -> DbConn {
+        ConnectionManager::new(DatabaseUrl::parse(&self.url).unwrap())
+            .establish()
+            .unwrap()
+    }
+
+    /// Runs SQL as the Postgres admin (outside this test's database).
+    pub fn postgres_admin(&self, sql: &str) {
+        let pg = self.postgres.as_ref().expect("postgres only");
+        let sql = sql.replace("{db}", &pg.name);
+        PgConnection::establish(&pg.admin_url)
+            .unwrap()
+            .batch_execute(&sql)
+            .unwrap();
+    }
+
+    /// The environment under which the binary and the server use this database,
+    /// with argon2 made cheap for tests.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PORTCULLIS_DATABASE_URL", self.url.clone()),
+            ("PORTCULLIS_ARGON2_MEMORY_KIB", "8192".into()),
+            ("PORTCULLIS_ARGON2_ITERATIONS", "1".into()),
+        ]
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(pg) = &self.postgres {
+            if let Ok(mut admin) = PgConnection::establish(&pg.admin_url) {
+                let _ = admin.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    pg.name
+                ));
+            }
+        }
+    }
+}
+
+/// The real server, in-process, on an ephemeral loopback port.
+pub struct TestApp {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        TestApp::start_with(TestDb::new()).await
+    }
+
+    pub async fn start_with(db: TestDb) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let mut env = db.env();
+        env.push(("PORTCULLIS_ISSUER", base_url.clone()));
+        let config =
+            Config::load(None, |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+                .unwrap();
+        let server = portcullis::run(
+            config,
+            listener,
+            ServeOptions {
+                migrate: true,
+                workers: Some(1),
+                handle_signals: false,
+            },
+        )
+        .await
+        .unwrap();
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp {
+            base_url,
+            http: reqwest::Client::new(),
+            db,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Runs the real binary with this database's environment and `stdin`.
+pub fn portcullis(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    portcullis_in(db.dir.path(), &db.env(), args, stdin)
+}
+
+/// Runs the real binary in `dir` with exactly `env` (plus PATH) as its PORTCULLIS_* settings.
+pub fn portcullis_in(
+    dir: &Path,
+    env: &[(&'static str, String)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Standard output as JSON (and proof that it is exactly one JSON value).
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {text}"))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The lines of stderr that are not log lines (log lines carry a level).
+pub fn error_lines(out: &Output) -> Vec<String> {
+    stderr(out)
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Asserts the exit status and that stderr says exactly one `error:` line.
+pub fn assert_fails(out: &Output, status: i32, mentions: &str) {
+    assert_eq!(out.status.code(), Some(status), "stderr: {}", stderr(out));
+    let lines = error_lines(out);
+    assert_eq!(lines.len(), 1, "one error line expected: {lines:?}");
+    assert!(
+        lines[0].contains(mentions),
+        "`{}` should mention `{mentions}`",
+        lines[0]
+    );
+}
