@@ -244,7 +244,14 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 pub fn settings_help() -> String {
     config::SETTINGS
         .iter()
-        .map(|s| format!("{:<44} {:<24} {}", config::env_name(s.key), s.default, s.doc))
+        .map(|s| {
+            format!(
+                "{:<44} {:<24} {}",
+                config::env_name(s.key),
+                s.default,
+                s.doc
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -212,9 +212,9 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         path: path.to_path_buf(),
         message,
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        parse_error(e.message().to_owned())
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| parse_error(e.message().to_owned()))?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
         if !SETTINGS.iter().any(|s| s.key == key) {
@@ -444,8 +444,14 @@ mod tests {
     #[test]
     fn bad_numbers_name_the_setting() {
         let err = problem_of(load_env(&[("PORTCULLIS_POOL_SIZE", "zero")]));
-        assert!(err.starts_with("PORTCULLIS_POOL_SIZE: expected a whole number"), "{err}");
-        let err = problem_of(load_env(&[("PORTCULLIS_AUTHORIZATION_CODE_LIFETIME", "3600")]));
+        assert!(
+            err.starts_with("PORTCULLIS_POOL_SIZE: expected a whole number"),
+            "{err}"
+        );
+        let err = problem_of(load_env(&[(
+            "PORTCULLIS_AUTHORIZATION_CODE_LIFETIME",
+            "3600",
+        )]));
         assert!(err.contains("from 1 to 600"), "{err}");
     }
 

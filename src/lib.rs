@@ -2,7 +2,10 @@
 //!
 //! [`run`] starts the real server on a listener you bind, so integration tests run it
 //! in-process on `127.0.0.1:0`; `main.rs` does the same for `portcullis serve`.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod cli;
 pub mod config;
@@ -81,7 +84,8 @@ pub async fn run(
                 return Err(StartError::SchemaBehind(behind));
             }
         }
-        let hasher = manage::clients::secret_hasher(&mut conn, store::unix_seconds(SystemTime::now()))?;
+        let hasher =
+            manage::clients::secret_hasher(&mut conn, store::unix_seconds(SystemTime::now()))?;
         drop(conn);
         Ok::<_, StartError>((store, hasher))
     })

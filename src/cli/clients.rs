@@ -45,7 +45,10 @@ pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
             metadata: view,
         });
     }
-    println!("created client {} ({})", view.client_name, view.token_endpoint_auth_method);
+    println!(
+        "created client {} ({})",
+        view.client_name, view.token_endpoint_auth_method
+    );
     println!("client_id:     {}", view.client_id);
     match secret {
         Some(s) => {
@@ -64,7 +67,10 @@ pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&all);
     }
-    println!("{:<22}  {:<24}  {:<20}  GRANT TYPES", "CLIENT ID", "NAME", "AUTH METHOD");
+    println!(
+        "{:<22}  {:<24}  {:<20}  GRANT TYPES",
+        "CLIENT ID", "NAME", "AUTH METHOD"
+    );
     for c in all {
         println!(
             "{:<22}  {:<24}  {:<20}  {}{}",

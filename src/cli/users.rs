@@ -61,9 +61,9 @@ pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
 /// One line, without its line ending (`\n` or `\r\n`).
 fn read_password_line(mut input: impl BufRead) -> Result<Secret<String>, Failure> {
     let mut line = String::new();
-    let read = input
-        .read_line(&mut line)
-        .map_err(|e| Failure::failed(format!("cannot read the password from standard input: {e}")))?;
+    let read = input.read_line(&mut line).map_err(|e| {
+        Failure::failed(format!("cannot read the password from standard input: {e}"))
+    })?;
     if read == 0 {
         return Err(Failure::failed("no password on standard input"));
     }

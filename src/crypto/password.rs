@@ -61,7 +61,10 @@ mod tests {
     fn hash_is_argon2id_and_verifies() {
         let pw = Secret::new("correct horse".to_string());
         let stored = hash(&CHEAP, &pw).unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"),
+            "{stored}"
+        );
         assert!(verify(&pw, &stored).unwrap());
         assert!(!verify(&Secret::new("correct horsf".to_string()), &stored).unwrap());
     }

@@ -9,7 +9,9 @@ use super::RandomError;
 /// `N` random bytes.
 pub fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut buf = [0u8; N];
-    SystemRandom::new().fill(&mut buf).map_err(|_| RandomError)?;
+    SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| RandomError)?;
     Ok(buf)
 }
 

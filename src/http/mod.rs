@@ -1,6 +1,7 @@
 //! The HTTP layer: actix handlers, middleware, and error-to-response mapping. Each
 //! area registers its own routes with `configure`.
 
+mod assets;
 mod health;
 mod request_id;
 
@@ -23,6 +24,7 @@ pub struct AppState {
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    assets::configure(cfg);
 }
 
 /// The app with its middleware, for `HttpServer::new`.

@@ -24,7 +24,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 64
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     match incoming {
         Some(id) => id.to_owned(),

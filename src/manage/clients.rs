@@ -76,8 +76,8 @@ pub fn register(
     actor: &str,
     now: i64,
 ) -> Result<RegisteredClient, ManageError> {
-    let metadata = client_metadata::validate(registration)
-        .map_err(|e| ManageError::Invalid(e.to_string()))?;
+    let metadata =
+        client_metadata::validate(registration).map_err(|e| ManageError::Invalid(e.to_string()))?;
     let id = random::identifier()?;
     let (secret, secret_hash) = if metadata.is_public {
         (None, None)
@@ -117,7 +117,12 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<ClientView>, ManageError> {
         .into_iter()
         .map(|row| {
             let metadata = row.metadata()?;
-            Ok(ClientView::new(row.id, &metadata, row.disabled, row.created_at))
+            Ok(ClientView::new(
+                row.id,
+                &metadata,
+                row.disabled,
+                row.created_at,
+            ))
         })
         .collect()
 }

@@ -71,7 +71,9 @@ pub fn create(
         }
     }
     if input.password.expose().is_empty() {
-        return Err(ManageError::Invalid("the password must not be empty".to_owned()));
+        return Err(ManageError::Invalid(
+            "the password must not be empty".to_owned(),
+        ));
     }
     let password_hash = password::hash(argon2, &input.password)?;
     let id = random::uuid_v4()?;
@@ -134,7 +136,12 @@ fn non_empty(value: Option<String>) -> Option<String> {
 /// typed into a login form and shown in the admin UI).
 fn check_username(username: &str) -> Result<(), ManageError> {
     let len = username.chars().count();
-    if len == 0 || len > 255 || username.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if len == 0
+        || len > 255
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(ManageError::Invalid(
             "the username must be 1 to 255 characters without spaces".to_owned(),
         ));
@@ -151,7 +158,9 @@ fn check_email(email: &str) -> Result<(), ManageError> {
     if ok {
         Ok(())
     } else {
-        Err(ManageError::Invalid(format!("`{email}` is not an email address")))
+        Err(ManageError::Invalid(format!(
+            "`{email}` is not an email address"
+        )))
     }
 }
 

@@ -97,7 +97,8 @@ mod tests {
     #[test]
     fn refuses_what_rfc_9700_forbids() {
         use RedirectUriError::*;
-        let cases: &[(&str, fn(String) -> RedirectUriError)] = &[
+        type Expected = fn(String) -> RedirectUriError;
+        let cases: &[(&str, Expected)] = &[
             ("/callback", NotAbsolute),
             ("app.example.com/cb", NotAbsolute),
             (" https://a.example/cb", NotAbsolute),

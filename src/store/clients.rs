@@ -93,7 +93,9 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str, id: &str) -> Result<T, 
 
 /// Inserts a client.
 pub fn insert(conn: &mut DbConn, row: &ClientRow) -> Result<(), StoreError> {
-    db_run!(conn, |c| diesel::insert_into(clients::table).values(row).execute(c))?;
+    db_run!(conn, |c| diesel::insert_into(clients::table)
+        .values(row)
+        .execute(c))?;
     Ok(())
 }
 

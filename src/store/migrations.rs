@@ -45,7 +45,9 @@ mod tests {
     use std::path::Path;
 
     fn folder_names(backend: &str) -> BTreeSet<String> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
         std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap())
@@ -64,6 +66,9 @@ mod tests {
         let sqlite = folder_names("sqlite");
         let postgres = folder_names("postgres");
         assert!(!sqlite.is_empty());
-        assert_eq!(sqlite, postgres, "migration folders must have the same names");
+        assert_eq!(
+            sqlite, postgres,
+            "migration folders must have the same names"
+        );
     }
 }

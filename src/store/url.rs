@@ -45,8 +45,8 @@ impl DatabaseUrl {
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => sqlite_path(rest.strip_prefix("//").unwrap_or(rest)),
             "postgres" | "postgresql" => {
-                let parsed =
-                    url::Url::parse(value).map_err(|e| DatabaseUrlError::BadPostgres(e.to_string()))?;
+                let parsed = url::Url::parse(value)
+                    .map_err(|e| DatabaseUrlError::BadPostgres(e.to_string()))?;
                 if parsed.path().trim_start_matches('/').is_empty() {
                     return Err(DatabaseUrlError::BadPostgres(
                         "name the database, e.g. postgres://user@host/portcullis".to_owned(),
@@ -127,16 +127,28 @@ mod tests {
 
     #[test]
     fn sqlite_forms() {
-        assert_eq!(DatabaseUrl::parse("sqlite://portcullis.db"), Ok(sqlite("portcullis.db")));
-        assert_eq!(DatabaseUrl::parse("sqlite:///var/lib/p.db"), Ok(sqlite("/var/lib/p.db")));
-        assert_eq!(DatabaseUrl::parse("sqlite:data/p.db"), Ok(sqlite("data/p.db")));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://portcullis.db"),
+            Ok(sqlite("portcullis.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/p.db"),
+            Ok(sqlite("/var/lib/p.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:data/p.db"),
+            Ok(sqlite("data/p.db"))
+        );
         assert_eq!(DatabaseUrl::parse("/tmp/p.db"), Ok(sqlite("/tmp/p.db")));
         assert_eq!(DatabaseUrl::parse("p.db"), Ok(sqlite("p.db")));
     }
 
     #[test]
     fn postgres_forms() {
-        for url in ["postgres://u@localhost/db", "postgresql://u:pw@h:5433/db?sslmode=require"] {
+        for url in [
+            "postgres://u@localhost/db",
+            "postgresql://u:pw@h:5433/db?sslmode=require",
+        ] {
             assert_eq!(
                 DatabaseUrl::parse(url),
                 Ok(DatabaseUrl::Postgres { url: url.into() })
@@ -155,9 +167,18 @@ mod tests {
             Err(DatabaseUrlError::UnsupportedScheme(_))
         ));
         assert_eq!(DatabaseUrl::parse(""), Err(DatabaseUrlError::Empty));
-        assert_eq!(DatabaseUrl::parse("sqlite://"), Err(DatabaseUrlError::Empty));
-        assert_eq!(DatabaseUrl::parse("sqlite://:memory:"), Err(DatabaseUrlError::InMemory));
-        assert_eq!(DatabaseUrl::parse("sqlite://x.db?mode=ro"), Err(DatabaseUrlError::SqliteQuery));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::Empty)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:"),
+            Err(DatabaseUrlError::InMemory)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://x.db?mode=ro"),
+            Err(DatabaseUrlError::SqliteQuery)
+        );
         assert!(matches!(
             DatabaseUrl::parse("postgres://u@localhost"),
             Err(DatabaseUrlError::BadPostgres(_))
@@ -170,6 +191,9 @@ mod tests {
         let shown = url.to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("password=x"), "{shown}");
-        assert!(format!("{url:?}").contains("admin:REDACTED@db.internal"), "{url:?}");
+        assert!(
+            format!("{url:?}").contains("admin:REDACTED@db.internal"),
+            "{url:?}"
+        );
     }
 }

@@ -49,7 +49,9 @@ pub fn username_key(username: &str) -> String {
 /// Inserts a user. A taken username is a unique violation (see
 /// [`StoreError::is_unique_violation`]).
 pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> Result<(), StoreError> {
-    db_run!(conn, |c| diesel::insert_into(users::table).values(user).execute(c))?;
+    db_run!(conn, |c| diesel::insert_into(users::table)
+        .values(user)
+        .execute(c))?;
     Ok(())
 }
 

@@ -22,8 +22,17 @@ fn user_create_prints_one_json_object_and_never_the_password() {
     let out = portcullis(
         &db,
         &[
-            "user", "create", "--username", "alice", "--email", "alice@example.com", "--name",
-            "Alice Liddell", "--admin", "--password-stdin", "--json",
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--name",
+            "Alice Liddell",
+            "--admin",
+            "--password-stdin",
+            "--json",
         ],
         Some("s3cret-Pa55word\n"),
     );
@@ -92,7 +101,11 @@ fn duplicate_username_fails_and_writes_nothing() {
 #[test]
 fn user_create_usage_and_input_errors() {
     let db = TestDb::new();
-    let out = portcullis(&db, &["user", "create", "--username", "alice"], Some("pw\n"));
+    let out = portcullis(
+        &db,
+        &["user", "create", "--username", "alice"],
+        Some("pw\n"),
+    );
     assert_fails(&out, 2, "--password-stdin");
     let out = portcullis(
         &db,
@@ -114,7 +127,15 @@ fn user_create_usage_and_input_errors() {
     assert_fails(&out, 1, "username");
     let out = portcullis(
         &db,
-        &["user", "create", "--username", "a", "--email", "nope", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "a",
+            "--email",
+            "nope",
+            "--password-stdin",
+        ],
         Some("pw\n"),
     );
     assert_fails(&out, 1, "not an email address");
@@ -127,10 +148,21 @@ fn confidential_client_gets_a_secret_once_stored_only_as_a_keyed_hash() {
     let out = portcullis(
         &db,
         &[
-            "client", "create", "--name", "Demo App", "--redirect-uri",
-            "https://app.example.com/callback", "--redirect-uri", "http://127.0.0.1:8765/cb",
-            "--post-logout-redirect-uri", "https://app.example.com/bye", "--scope",
-            "openid profile", "--token-endpoint-auth-method", "client_secret_post", "--json",
+            "client",
+            "create",
+            "--name",
+            "Demo App",
+            "--redirect-uri",
+            "https://app.example.com/callback",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+            "--post-logout-redirect-uri",
+            "https://app.example.com/bye",
+            "--scope",
+            "openid profile",
+            "--token-endpoint-auth-method",
+            "client_secret_post",
+            "--json",
         ],
         None,
     );
@@ -143,10 +175,19 @@ fn confidential_client_gets_a_secret_once_stored_only_as_a_keyed_hash() {
     assert_eq!(c["client_name"], "Demo App");
     assert_eq!(
         c["redirect_uris"],
-        serde_json::json!(["https://app.example.com/callback", "http://127.0.0.1:8765/cb"])
+        serde_json::json!([
+            "https://app.example.com/callback",
+            "http://127.0.0.1:8765/cb"
+        ])
     );
-    assert_eq!(c["post_logout_redirect_uris"], serde_json::json!(["https://app.example.com/bye"]));
-    assert_eq!(c["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+    assert_eq!(
+        c["post_logout_redirect_uris"],
+        serde_json::json!(["https://app.example.com/bye"])
+    );
+    assert_eq!(
+        c["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
     assert_eq!(c["response_types"], serde_json::json!(["code"]));
     assert_eq!(c["scope"], "openid profile");
     assert_eq!(c["token_endpoint_auth_method"], "client_secret_post");
@@ -167,7 +208,10 @@ fn confidential_client_gets_a_secret_once_stored_only_as_a_keyed_hash() {
     assert!(hasher.verify(secret, &stored));
     assert!(!hasher.verify(&format!("{secret}x"), &stored));
     assert!(!hasher.verify(&secret[1..], &stored));
-    assert_eq!(audit::count_of_kind(&mut conn, "client.created").unwrap(), 1);
+    assert_eq!(
+        audit::count_of_kind(&mut conn, "client.created").unwrap(),
+        1
+    );
 }
 
 #[test]
@@ -175,7 +219,16 @@ fn public_client_has_no_secret() {
     let db = TestDb::new();
     let out = portcullis(
         &db,
-        &["client", "create", "--name", "SPA", "--public", "--redirect-uri", "http://localhost:3000/cb", "--json"],
+        &[
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--json",
+        ],
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -191,7 +244,17 @@ fn client_credentials_client_needs_no_redirect_uri() {
     let db = TestDb::new();
     let out = portcullis(
         &db,
-        &["client", "create", "--name", "batch job", "--grant-type", "client_credentials", "--scope", "reports:read", "--json"],
+        &[
+            "client",
+            "create",
+            "--name",
+            "batch job",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "reports:read",
+            "--json",
+        ],
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -207,18 +270,88 @@ fn bad_client_registrations_fail_with_one_line_and_write_nothing() {
     let db = TestDb::new();
     let cases: &[(&[&str], &str)] = &[
         (&["--redirect-uri", "/callback"], "not an absolute URI"),
-        (&["--redirect-uri", "https://app.example/cb#frag"], "fragment"),
-        (&["--redirect-uri", "javascript:alert(1)"], "forbidden scheme"),
+        (
+            &["--redirect-uri", "https://app.example/cb#frag"],
+            "fragment",
+        ),
+        (
+            &["--redirect-uri", "javascript:alert(1)"],
+            "forbidden scheme",
+        ),
         (&["--redirect-uri", "http://app.example/cb"], "https"),
-        (&["--redirect-uri", "https://a.example/cb", "--grant-type", "password"], "unknown grant type"),
-        (&["--redirect-uri", "https://a.example/cb", "--grant-type", "implicit"], "unknown grant type"),
-        (&["--redirect-uri", "https://a.example/cb", "--public", "--token-endpoint-auth-method", "client_secret_basic"], "public client"),
-        (&["--redirect-uri", "https://a.example/cb", "--public", "--token-endpoint-auth-method", "client_secret_post"], "public client"),
-        (&["--redirect-uri", "https://a.example/cb", "--token-endpoint-auth-method", "private_key_jwt"], "auth method"),
-        (&["--grant-type", "authorization_code"], "at least one redirect URI"),
-        (&["--public", "--grant-type", "client_credentials"], "confidential"),
-        (&["--redirect-uri", "https://a.example/cb", "--scope", "bad\"scope"], "scope"),
-        (&["--redirect-uri", "https://a.example/cb", "--post-logout-redirect-uri", "javascript:x"], "forbidden scheme"),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--grant-type",
+                "password",
+            ],
+            "unknown grant type",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--grant-type",
+                "implicit",
+            ],
+            "unknown grant type",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--public",
+                "--token-endpoint-auth-method",
+                "client_secret_basic",
+            ],
+            "public client",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--public",
+                "--token-endpoint-auth-method",
+                "client_secret_post",
+            ],
+            "public client",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+            ],
+            "auth method",
+        ),
+        (
+            &["--grant-type", "authorization_code"],
+            "at least one redirect URI",
+        ),
+        (
+            &["--public", "--grant-type", "client_credentials"],
+            "confidential",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--scope",
+                "bad\"scope",
+            ],
+            "scope",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--post-logout-redirect-uri",
+                "javascript:x",
+            ],
+            "forbidden scheme",
+        ),
     ];
     for (extra, mentions) in cases {
         let mut args = vec!["client", "create", "--name", "x"];
@@ -235,7 +368,11 @@ fn bad_usage_exits_2_with_one_line() {
     let db = TestDb::new();
     assert_fails(&portcullis(&db, &["client", "create"], None), 2, "--name");
     assert_fails(&portcullis(&db, &["frobnicate"], None), 2, "frobnicate");
-    assert_fails(&portcullis(&db, &["user", "list", "--jsn"], None), 2, "--jsn");
+    assert_fails(
+        &portcullis(&db, &["user", "list", "--jsn"], None),
+        2,
+        "--jsn",
+    );
     assert_eq!(portcullis(&db, &["--help"], None).status.code(), Some(0));
     assert_eq!(portcullis(&db, &["--version"], None).status.code(), Some(0));
 }
@@ -250,25 +387,39 @@ fn bad_configuration_names_the_setting() {
 
     let toml = db.dir.path().join("portcullis.toml");
     std::fs::write(&toml, "pool_size = 0\n").unwrap();
-    let out = portcullis(&db, &["--config", toml.to_str().unwrap(), "user", "list"], None);
+    let out = portcullis(
+        &db,
+        &["--config", toml.to_str().unwrap(), "user", "list"],
+        None,
+    );
     assert_fails(&out, 1, "pool_size in");
 }
 
 #[test]
 fn mistyped_postgres_url_fails_and_creates_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("PORTCULLIS_DATABASE_URL", "postgress://postgres@127.0.0.1/test".to_owned())];
+    let env = [(
+        "PORTCULLIS_DATABASE_URL",
+        "postgress://postgres@127.0.0.1/test".to_owned(),
+    )];
     for args in [&["migrate"][..], &["user", "list"], &["serve"]] {
         let out = portcullis_in(dir.path(), &env, args, None);
         assert_fails(&out, 1, "postgress");
     }
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing may be created");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing may be created"
+    );
 }
 
 #[test]
 fn unreachable_postgres_fails_with_the_driver_error() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("PORTCULLIS_DATABASE_URL", "postgres://postgres@127.0.0.1:1/test".to_owned())];
+    let env = [(
+        "PORTCULLIS_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:1/test".to_owned(),
+    )];
     let out = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert_fails(&out, 1, "cannot connect to the database");
     assert!(stderr(&out).contains("127.0.0.1"), "{}", stderr(&out));
@@ -279,7 +430,10 @@ fn unreachable_postgres_fails_with_the_driver_error() {
 fn migrate_creates_a_missing_sqlite_file_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub.db");
-    let env = [("PORTCULLIS_DATABASE_URL", format!("sqlite://{}", path.display()))];
+    let env = [(
+        "PORTCULLIS_DATABASE_URL",
+        format!("sqlite://{}", path.display()),
+    )];
     let first = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(path.exists());

@@ -50,8 +50,22 @@ async fn readyz_reports_the_database() {
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ready");
-    let backend = if app.db.is_postgres() { "postgres" } else { "sqlite" };
+    let backend = if app.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(body["database"], backend);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_from_the_binary() {
+    let app = TestApp::start().await;
+    let res = app.get("/static/portcullis.css").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(res.text().await.unwrap().contains(":root"));
     app.stop().await;
 }
 
@@ -94,10 +108,15 @@ async fn readyz_turns_503_when_the_database_goes_away_and_200_when_it_returns() 
     let body = wait_for_status(&app, 503).await;
     assert_eq!(body["status"], "unavailable");
     assert!(!body["reason"].as_str().unwrap().is_empty());
-    assert_eq!(app.get("/healthz").await.status(), 200, "liveness is not readiness");
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "liveness is not readiness"
+    );
 
     if app.db.is_postgres() {
-        app.db.postgres_admin("ALTER DATABASE {db} WITH ALLOW_CONNECTIONS true");
+        app.db
+            .postgres_admin("ALTER DATABASE {db} WITH ALLOW_CONNECTIONS true");
     } else {
         std::fs::rename(&moved, app.db.sqlite_path().unwrap()).unwrap();
     }

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 use crate::support::{assert_fails, portcullis, portcullis_in, stderr, TestDb};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_serve(db: &TestDb, port: u16) -> Child {
@@ -49,7 +53,10 @@ fn port_in_use_is_one_clear_line_and_exit_1() {
 fn unreachable_database_refuses_to_serve() {
     let dir = tempfile::tempdir().unwrap();
     let env = [
-        ("PORTCULLIS_DATABASE_URL", "postgres://postgres@127.0.0.1:1/test".to_owned()),
+        (
+            "PORTCULLIS_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/test".to_owned(),
+        ),
         ("PORTCULLIS_BIND", format!("127.0.0.1:{}", free_port())),
     ];
     let out = portcullis_in(dir.path(), &env, &["serve"], None);
@@ -73,7 +80,11 @@ fn sigterm_stops_the_server_gracefully_with_status_0() {
     let child = spawn_serve(&db, port);
     wait_until_healthy(port);
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

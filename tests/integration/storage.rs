@@ -79,14 +79,18 @@ fn sqlite_runs_in_wal_mode_with_foreign_keys() {
         return;
     }
     let mut conn = migrated(&db);
-    let DbConn::Sqlite(c) = &mut conn else { unreachable!() };
+    let DbConn::Sqlite(c) = &mut conn else {
+        unreachable!()
+    };
     use diesel::prelude::*;
     #[derive(QueryableByName)]
     struct Mode {
         #[diesel(sql_type = diesel::sql_types::Text)]
         journal_mode: String,
     }
-    let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(c).unwrap();
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(c)
+        .unwrap();
     assert_eq!(mode.journal_mode, "wal");
 }
 

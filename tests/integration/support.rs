@@ -105,10 +105,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(pg) = &self.postgres {
             if let Ok(mut admin) = PgConnection::establish(&pg.admin_url) {
-                let _ = admin.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    pg.name
-                ));
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name));
             }
         }
     }
@@ -132,9 +130,10 @@ impl TestApp {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let mut env = db.env();
         env.push(("PORTCULLIS_ISSUER", base_url.clone()));
-        let config =
-            Config::load(None, |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-                .unwrap();
+        let config = Config::load(None, |k| {
+            env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap();
         let server = portcullis::run(
             config,
             listener,
@@ -206,7 +205,8 @@ pub fn portcullis_in(
 /// Standard output as JSON (and proof that it is exactly one JSON value).
 pub fn stdout_json(out: &Output) -> serde_json::Value {
     let text = String::from_utf8(out.stdout.clone()).unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {text}"))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {text}"))
 }
 
 pub fn stderr(out: &Output) -> String {
