@@ -159,15 +159,13 @@ pub fn parse() -> Result<Cli, ExitCode> {
     Cli::try_parse().map_err(|e| {
         use clap::error::ErrorKind;
         match e.kind() {
-            ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                 let _ = e.print();
-                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    ExitCode::from(2)
-                } else {
-                    ExitCode::SUCCESS
-                }
+                ExitCode::SUCCESS
+            }
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                eprintln!("error: a subcommand is required (see `portcullis --help`)");
+                ExitCode::from(2)
             }
             _ => {
                 // clap's first paragraph (e.g. "required arguments were not provided:"
@@ -188,6 +186,14 @@ pub fn parse() -> Result<Cli, ExitCode> {
 
 /// Loads the configuration named on the command line and in the environment.
 pub fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    for setting in config::SETTINGS {
+        let name = config::env_name(setting.key);
+        if std::env::var_os(&name).is_some_and(|v| v.to_str().is_none()) {
+            return Err(Failure::failed(format!(
+                "configuration: {name}: not valid UTF-8"
+            )));
+        }
+    }
     Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())
         .map_err(|e| Failure::failed(format!("configuration: {e}")))
 }
@@ -209,16 +215,15 @@ fn migrate(config: &Config) -> Result<(), Failure> {
     let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
     let applied = migrations::run_pending(&mut conn)?;
     if applied.is_empty() {
-        println!("schema is up to date ({})", config.database_url);
+        print_line(&format!("schema is up to date ({})", config.database_url))
     } else {
-        println!(
+        print_line(&format!(
             "applied {} migration(s) to {}: {}",
             applied.len(),
             config.database_url,
             applied.join(", ")
-        );
+        ))
     }
-    Ok(())
 }
 
 /// A connection for an admin command, with the schema brought up to date first.
@@ -236,8 +241,14 @@ fn now() -> i64 {
 /// Prints `value` as one line of JSON on stdout.
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string(value).map_err(|e| Failure::failed(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    print_line(&text)
+}
+
+/// Writes one line to stdout; a closed stdout is a failure, not a panic.
+fn print_line(line: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")
+        .map_err(|e| Failure::failed(format!("cannot write to standard output: {e}")))
 }
 
 /// Every setting with its env var and default, for `--help`-style docs.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{admin_connection, now, print_json, ClientCreateArgs, Failure};
+use super::{admin_connection, now, print_json, print_line, ClientCreateArgs, Failure};
 use crate::config::Config;
 use crate::manage::clients::{self, ClientView};
 use crate::protocol::client_metadata::ClientRegistration;
@@ -45,19 +45,18 @@ pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
             metadata: view,
         });
     }
-    println!(
+    print_line(&format!(
         "created client {} ({})",
         view.client_name, view.token_endpoint_auth_method
-    );
-    println!("client_id:     {}", view.client_id);
+    ))?;
+    print_line(&format!("client_id:     {}", view.client_id))?;
     match secret {
         Some(s) => {
-            println!("client_secret: {s}");
-            println!("The secret is shown this once: store it now.");
+            print_line(&format!("client_secret: {s}"))?;
+            print_line("The secret is shown this once: store it now.")
         }
-        None => println!("client_secret: none (public client)"),
+        None => print_line("client_secret: none (public client)"),
     }
-    Ok(())
 }
 
 /// `client list`
@@ -67,19 +66,19 @@ pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&all);
     }
-    println!(
+    print_line(&format!(
         "{:<22}  {:<24}  {:<20}  GRANT TYPES",
         "CLIENT ID", "NAME", "AUTH METHOD"
-    );
+    ))?;
     for c in all {
-        println!(
+        print_line(&format!(
             "{:<22}  {:<24}  {:<20}  {}{}",
             c.client_id,
             c.client_name,
             c.token_endpoint_auth_method,
             c.grant_types.join(","),
             if c.disabled { " (disabled)" } else { "" }
-        );
+        ))?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use super::{admin_connection, now, print_json, Failure, UserCreateArgs};
+use super::{admin_connection, now, print_json, print_line, Failure, UserCreateArgs};
 use crate::config::Config;
 use crate::crypto::Secret;
 use crate::manage::users::{self, UserInput};
@@ -28,7 +28,10 @@ pub fn create(config: &Config, args: UserCreateArgs) -> Result<(), Failure> {
         print_json(&user)
     } else {
         let role = if user.admin { "admin " } else { "" };
-        println!("created {role}user {} (id {})", user.username, user.id);
+        print_line(&format!(
+            "created {role}user {} (id {})",
+            user.username, user.id
+        ))?;
         Ok(())
     }
 }
@@ -40,7 +43,10 @@ pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&all);
     }
-    println!("{:<36}  {:<24}  {:<32}  FLAGS", "ID", "USERNAME", "EMAIL");
+    print_line(&format!(
+        "{:<36}  {:<24}  {:<32}  FLAGS",
+        "ID", "USERNAME", "EMAIL"
+    ))?;
     for u in all {
         let flags = [(u.admin, "admin"), (u.disabled, "disabled")]
             .iter()
@@ -48,12 +54,12 @@ pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
             .map(|(_, f)| *f)
             .collect::<Vec<_>>()
             .join(",");
-        println!(
+        print_line(&format!(
             "{:<36}  {:<24}  {:<32}  {flags}",
             u.id,
             u.username,
             u.email.as_deref().unwrap_or("-")
-        );
+        ))?;
     }
     Ok(())
 }

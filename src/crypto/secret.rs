@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// A secret value. `Debug` and `Display` print `<redacted>`; read it with [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq`: comparing secrets needs a constant-time check, never `==`.
+#[derive(Clone)]
 pub struct Secret<T>(T);
 
 impl<T> Secret<T> {

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::AppState;
+use crate::store::StoreError;
 
 /// How long readiness waits for a database connection before answering 503.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,10 +32,15 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .insert_header(CacheControl(vec![CacheDirective::NoStore]))
             .json(json!({ "status": "ready", "database": backend })),
         Err(e) => {
+            // Details (paths, hosts, users) go to the log, not to anonymous callers.
             tracing::warn!(error = %e, "not ready");
+            let reason = match e {
+                StoreError::SqliteFileMissing(_) => "database file missing",
+                _ => "database unreachable",
+            };
             HttpResponse::ServiceUnavailable()
                 .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-                .json(json!({ "status": "unavailable", "database": backend, "reason": e.to_string() }))
+                .json(json!({ "status": "unavailable", "database": backend, "reason": reason }))
         }
     }
 }

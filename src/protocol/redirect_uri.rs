@@ -21,6 +21,8 @@ pub enum RedirectUriError {
     Credentials(String),
     #[error("`{0}` contains a wildcard; redirect URIs are matched exactly")]
     Wildcard(String),
+    #[error("`{0}` is not in canonical form{hint}", hint = .1.as_ref().map(|c| format!("; register `{c}` instead")).unwrap_or_default())]
+    NotCanonical(String, Option<String>),
     #[error("`{0}`: a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)")]
     PrivateScheme(String),
 }
@@ -33,7 +35,20 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
     if uri.trim() != uri || uri.chars().any(char::is_control) {
         return Err(RedirectUriError::NotAbsolute(owned()));
     }
+    if !uri.bytes().all(is_plain_uri_byte) {
+        return Err(RedirectUriError::NotCanonical(owned(), None));
+    }
     let url = url::Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(owned()))?;
+    // What is checked here must be what is matched later: refuse any URI the parser
+    // would read differently from how it is written (`\` as `/`, `127.1`, upper-case
+    // hosts, default ports …), naming the form to register instead.
+    let canonical = url.as_str();
+    if canonical != uri && canonical != format!("{uri}/") {
+        return Err(RedirectUriError::NotCanonical(
+            owned(),
+            Some(canonical.to_owned()),
+        ));
+    }
     if url.fragment().is_some() || uri.contains('#') {
         return Err(RedirectUriError::Fragment(owned()));
     }
@@ -66,6 +81,16 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
     }
 }
 
+/// Printable ASCII other than space and the characters RFC 3986 never allows
+/// unencoded (`"<>\\^`{|}`).
+fn is_plain_uri_byte(b: u8) -> bool {
+    b.is_ascii_graphic()
+        && !matches!(
+            b,
+            b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+        )
+}
+
 /// `127.0.0.0/8`, `[::1]` or `localhost` (RFC 8252 §7.3, §8.3).
 pub fn is_loopback_host(url: &url::Url) -> bool {
     match url.host() {
@@ -91,6 +116,32 @@ mod tests {
             "com.example.app:/oauth2redirect",
         ] {
             assert_eq!(validate_for_registration(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_uris_the_parser_would_read_differently() {
+        for (uri, canonical) in [
+            ("http://127.0.0.1\\@evil.example/cb", None),
+            (
+                "https://App.Example.com/cb",
+                Some("https://app.example.com/cb"),
+            ),
+            ("http://127.1/cb", Some("http://127.0.0.1/cb")),
+            ("http://2130706433/cb", Some("http://127.0.0.1/cb")),
+            ("https://a.example:443/cb", Some("https://a.example/cb")),
+            ("https://a.example/a/../cb", Some("https://a.example/cb")),
+            ("https://a.example/c b", None),
+            ("https://a.example/caf\u{e9}", None),
+        ] {
+            assert_eq!(
+                validate_for_registration(uri),
+                Err(RedirectUriError::NotCanonical(
+                    uri.to_string(),
+                    canonical.map(str::to_string)
+                )),
+                "{uri}"
+            );
         }
     }
 

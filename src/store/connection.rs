@@ -1,9 +1,11 @@
 //! Opening connections: the backend from the URL, SQLite tuned for a server.
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
+
+use std::path::Path;
 
 use super::{DatabaseUrl, StoreError};
 
@@ -24,46 +26,61 @@ impl DbConn {
     }
 
     /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// Diesel's transaction manager tracks the state, so a connection left inside a
+    /// transaction (a panic, a failed rollback) is seen as broken and never reused.
     pub fn transaction<T, F>(&mut self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, StoreError>,
     {
-        // Diesel's transaction manager works on the concrete connection; begin/commit
-        // by hand so the closure still sees the enum.
-        let begin = match self {
+        match self {
             // IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrade.
-            DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
-            DbConn::Postgres(_) => "BEGIN",
-        };
-        self.batch(begin)?;
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+            DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+        }
         match f(self) {
             Ok(value) => {
-                self.batch("COMMIT")?;
+                match self {
+                    DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c)?,
+                    DbConn::Postgres(c) => AnsiTransactionManager::commit_transaction(c)?,
+                }
                 Ok(value)
             }
             Err(e) => {
-                // The original error matters more than a failed rollback.
-                let _ = self.batch("ROLLBACK");
+                // The original error matters more; a failed rollback leaves the
+                // connection marked broken, and the pool drops it.
+                let _ = match self {
+                    DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+                    DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
+                };
                 Err(e)
             }
         }
     }
 
-    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        match self {
-            DbConn::Sqlite(c) => c.batch_execute(sql)?,
-            DbConn::Postgres(c) => c.batch_execute(sql)?,
-        }
-        Ok(())
+    /// True when the connection is inside a transaction or its transaction state is
+    /// unknown: it must not go back to the pool.
+    fn is_unusable(&mut self) -> bool {
+        let depth = match self {
+            DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map(|d| d.is_some()),
+            DbConn::Postgres(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map(|d| d.is_some()),
+        };
+        depth.unwrap_or(true)
     }
 }
 
 /// SQLite settings applied to every connection: WAL for concurrent readers, foreign
 /// keys enforced, and a busy timeout so writers wait instead of failing at once.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+/// The busy timeout comes first, so switching to WAL waits for a lock too.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; \
-     PRAGMA busy_timeout = 5000;";
+     PRAGMA foreign_keys = ON;";
 
 /// The r2d2 manager: connects by URL scheme, checks connections before handing them out.
 pub struct ConnectionManager {
@@ -84,12 +101,29 @@ impl ConnectionManager {
                         "the SQLite path is not valid UTF-8".to_owned(),
                     ))
                 })?;
+                create_private_file(Path::new(path))?;
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)?;
                 Ok(DbConn::Sqlite(conn))
             }
             DatabaseUrl::Postgres { url } => Ok(DbConn::Postgres(PgConnection::establish(url)?)),
         }
+    }
+}
+
+/// Creates a missing SQLite file readable by its owner only (0600): it holds password
+/// hashes and server keys. SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Connect(diesel::ConnectionError::BadConnection(
+            format!("cannot create the SQLite file {}: {e}", path.display()),
+        ))),
     }
 }
 
@@ -105,7 +139,7 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.ping()
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_unusable()
     }
 }

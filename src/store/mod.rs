@@ -122,7 +122,7 @@ impl Store {
     pub async fn check_ready(&self, timeout: Duration) -> Result<(), StoreError> {
         let pool = self.pool.clone();
         let url = self.url.clone();
-        tokio::task::spawn_blocking(move || {
+        let check = tokio::task::spawn_blocking(move || {
             if let DatabaseUrl::Sqlite { path } = &url {
                 if !path.exists() {
                     return Err(StoreError::SqliteFileMissing(path.display().to_string()));
@@ -130,9 +130,14 @@ impl Store {
             }
             let mut conn = pool.get_timeout(timeout)?;
             conn.ping()
-        })
-        .await
-        .map_err(|e| StoreError::Blocking(e.to_string()))?
+        });
+        // A database that stops answering mid-query must not hang the probe.
+        match tokio::time::timeout(timeout * 2, check).await {
+            Ok(joined) => joined.map_err(|e| StoreError::Blocking(e.to_string()))?,
+            Err(_) => Err(StoreError::Blocking(
+                "the database did not answer in time".into(),
+            )),
+        }
     }
 }
 

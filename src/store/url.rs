@@ -40,6 +40,12 @@ impl DatabaseUrl {
         }
         let Some((scheme, rest)) = value.split_once(':').filter(|(s, _)| looks_like_scheme(s))
         else {
+            // `postgres//u:pw@host/db` is a URL with its colon lost, not a file name.
+            if let Some((word, _)) = value.split_once("//") {
+                if looks_like_scheme(word) {
+                    return Err(DatabaseUrlError::UnsupportedScheme(word.to_owned()));
+                }
+            }
             return sqlite_path(value);
         };
         match scheme.to_ascii_lowercase().as_str() {
@@ -164,6 +170,10 @@ mod tests {
         ));
         assert!(matches!(
             DatabaseUrl::parse("mysql://u@h/db"),
+            Err(DatabaseUrlError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres//u:pw@h/db"),
             Err(DatabaseUrlError::UnsupportedScheme(_))
         ));
         assert_eq!(DatabaseUrl::parse(""), Err(DatabaseUrlError::Empty));

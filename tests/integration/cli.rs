@@ -373,6 +373,8 @@ fn bad_usage_exits_2_with_one_line() {
         2,
         "--jsn",
     );
+    assert_fails(&portcullis(&db, &[], None), 2, "subcommand");
+    assert_fails(&portcullis(&db, &["user"], None), 2, "subcommand");
     assert_eq!(portcullis(&db, &["--help"], None).status.code(), Some(0));
     assert_eq!(portcullis(&db, &["--version"], None).status.code(), Some(0));
 }
@@ -441,6 +443,23 @@ fn migrate_creates_a_missing_sqlite_file_and_is_idempotent() {
     let second = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_sqlite_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.db");
+    let env = [(
+        "PORTCULLIS_DATABASE_URL",
+        format!("sqlite://{}", path.display()),
+    )];
+    assert!(portcullis_in(dir.path(), &env, &["migrate"], None)
+        .status
+        .success());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
 }
 
 #[test]
