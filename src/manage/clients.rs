@@ -86,25 +86,23 @@ pub fn register(
         (Some(secret), Some(hash))
     };
     let row = ClientRow::new(id.clone(), &metadata, secret_hash, now)?;
+    let event = AuditEvent {
+        kind: "client.created",
+        actor: Some(actor),
+        user_id: None,
+        client_id: Some(&id),
+        ip: None,
+        detail: serde_json::json!({
+            "client_name": metadata.name,
+            "grant_types": metadata.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            "public": metadata.is_public,
+        }),
+    };
     conn.transaction(|conn| {
         clients::insert(conn, &row)?;
-        audit::record(
-            conn,
-            &AuditEvent {
-                kind: "client.created",
-                actor: Some(actor),
-                user_id: None,
-                client_id: Some(&id),
-                ip: None,
-                detail: serde_json::json!({
-                    "client_name": metadata.name,
-                    "grant_types": metadata.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                    "public": metadata.is_public,
-                }),
-            },
-            now,
-        )
+        audit::record(conn, &event, now)
     })?;
+    audit::log(&event);
     Ok(RegisteredClient {
         view: ClientView::new(id, &metadata, false, now),
         secret,

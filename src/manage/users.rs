@@ -89,20 +89,17 @@ pub fn create(
         created_at: now,
         updated_at: now,
     };
+    let event = AuditEvent {
+        kind: "user.created",
+        actor: Some(actor),
+        user_id: Some(&id),
+        client_id: None,
+        ip: None,
+        detail: serde_json::json!({ "username": username, "admin": input.is_admin }),
+    };
     conn.transaction(|conn| {
         users::insert(conn, &new)?;
-        audit::record(
-            conn,
-            &AuditEvent {
-                kind: "user.created",
-                actor: Some(actor),
-                user_id: Some(&id),
-                client_id: None,
-                ip: None,
-                detail: serde_json::json!({ "username": username, "admin": input.is_admin }),
-            },
-            now,
-        )
+        audit::record(conn, &event, now)
     })
     .map_err(|e| {
         if e.is_unique_violation() {
@@ -111,6 +108,7 @@ pub fn create(
             ManageError::Store(e)
         }
     })?;
+    audit::log(&event);
     Ok(UserView {
         id,
         username,

@@ -1,4 +1,5 @@
-//! The `audit_events` table: security events, also written to the log (target `audit`).
+//! The `audit_events` table: security events, also written to the log (target `audit`)
+//! once their transaction commits.
 
 use diesel::prelude::*;
 
@@ -19,20 +20,10 @@ pub struct AuditEvent<'a> {
     pub detail: serde_json::Value,
 }
 
-/// Stores the event and logs it.
+/// Stores the event (inside the caller's transaction). Call [`log`] once that commits.
 pub fn record(conn: &mut DbConn, event: &AuditEvent<'_>, now: i64) -> Result<(), StoreError> {
     let id = random::identifier()?;
     let detail = event.detail.to_string();
-    tracing::info!(
-        target: "audit",
-        kind = event.kind,
-        actor = event.actor,
-        user_id = event.user_id,
-        client_id = event.client_id,
-        ip = event.ip,
-        detail = %detail,
-        "audit event"
-    );
     db_run!(conn, |c| diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(&id),
@@ -46,6 +37,21 @@ pub fn record(conn: &mut DbConn, event: &AuditEvent<'_>, now: i64) -> Result<(),
         ))
         .execute(c))?;
     Ok(())
+}
+
+/// Writes the event to the log (target `audit`): after the commit, so the log never
+/// reports what was rolled back.
+pub fn log(event: &AuditEvent<'_>) {
+    tracing::info!(
+        target: "audit",
+        kind = event.kind,
+        actor = event.actor,
+        user_id = event.user_id,
+        client_id = event.client_id,
+        ip = event.ip,
+        detail = %event.detail,
+        "audit event"
+    );
 }
 
 /// How many events of `kind` are stored (for tests and the admin UI).
