@@ -250,19 +250,3 @@ fn print_line(line: &str) -> Result<(), Failure> {
     writeln!(std::io::stdout().lock(), "{line}")
         .map_err(|e| Failure::failed(format!("cannot write to standard output: {e}")))
 }
-
-/// Every setting with its env var and default, for `--help`-style docs.
-pub fn settings_help() -> String {
-    config::SETTINGS
-        .iter()
-        .map(|s| {
-            format!(
-                "{:<44} {:<24} {}",
-                config::env_name(s.key),
-                s.default,
-                s.doc
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
