@@ -212,8 +212,7 @@ pub fn run(cli: Cli, config: Config) -> Result<(), Failure> {
 
 /// `portcullis migrate`.
 fn migrate(config: &Config) -> Result<(), Failure> {
-    let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
-    let applied = migrations::run_pending(&mut conn)?;
+    let (_, applied) = migrated_connection(config)?;
     if applied.is_empty() {
         print_line(&format!("schema is up to date ({})", config.database_url))
     } else {
@@ -228,9 +227,15 @@ fn migrate(config: &Config) -> Result<(), Failure> {
 
 /// A connection for an admin command, with the schema brought up to date first.
 fn admin_connection(config: &Config) -> Result<DbConn, Failure> {
+    Ok(migrated_connection(config)?.0)
+}
+
+/// A direct connection (no pool) after applying pending migrations; also returns
+/// the versions applied.
+fn migrated_connection(config: &Config) -> Result<(DbConn, Vec<String>), Failure> {
     let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
-    migrations::run_pending(&mut conn)?;
-    Ok(conn)
+    let applied = migrations::run_pending(&mut conn)?;
+    Ok((conn, applied))
 }
 
 /// Now, in the stored time format.

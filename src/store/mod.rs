@@ -49,6 +49,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the blocking task failed: {0}")]
     Blocking(String),
+    #[error("the database did not answer in time")]
+    Timeout,
     #[error(transparent)]
     Random(#[from] crate::crypto::RandomError),
 }
@@ -82,6 +84,7 @@ impl Store {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
+            .test_on_check_out(true)
             .connection_timeout(Duration::from_secs(10))
             .idle_timeout(Some(Duration::from_secs(600)))
             .build_unchecked(manager);
@@ -128,15 +131,16 @@ impl Store {
                     return Err(StoreError::SqliteFileMissing(path.display().to_string()));
                 }
             }
-            let mut conn = pool.get_timeout(timeout)?;
-            conn.ping()
+            // Checkout validates a pooled connection (`test_on_check_out`), and a new
+            // one has just answered: either way the database is there.
+            pool.get_timeout(timeout)
+                .map(drop)
+                .map_err(StoreError::from)
         });
         // A database that stops answering mid-query must not hang the probe.
         match tokio::time::timeout(timeout * 2, check).await {
             Ok(joined) => joined.map_err(|e| StoreError::Blocking(e.to_string()))?,
-            Err(_) => Err(StoreError::Blocking(
-                "the database did not answer in time".into(),
-            )),
+            Err(_) => Err(StoreError::Timeout),
         }
     }
 }
