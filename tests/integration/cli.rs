@@ -4,14 +4,9 @@ use portcullis::store::{audit, clients as client_rows};
 
 use crate::support::{assert_fails, portcullis, portcullis_in, stderr, stdout_json, TestDb};
 
-fn user_count(db: &TestDb) -> usize {
-    let out = portcullis(db, &["user", "list", "--json"], None);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout_json(&out).as_array().unwrap().len()
-}
-
-fn client_count(db: &TestDb) -> usize {
-    let out = portcullis(db, &["client", "list", "--json"], None);
+/// How many rows `portcullis <what> list --json` shows (`what`: `user` or `client`).
+fn listed(db: &TestDb, what: &str) -> usize {
+    let out = portcullis(db, &[what, "list", "--json"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout_json(&out).as_array().unwrap().len()
 }
@@ -95,7 +90,7 @@ fn duplicate_username_fails_and_writes_nothing() {
     assert!(create("alice").status.success());
     assert_fails(&create("alice"), 1, "already taken");
     assert_fails(&create("ALICE"), 1, "already taken");
-    assert_eq!(user_count(&db), 1);
+    assert_eq!(listed(&db, "user"), 1);
 }
 
 #[test]
@@ -139,7 +134,7 @@ fn user_create_usage_and_input_errors() {
         Some("pw\n"),
     );
     assert_fails(&out, 1, "not an email address");
-    assert_eq!(user_count(&db), 0);
+    assert_eq!(listed(&db, "user"), 0);
 }
 
 #[test]
@@ -360,7 +355,7 @@ fn bad_client_registrations_fail_with_one_line_and_write_nothing() {
         assert_fails(&out, 1, mentions);
         assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     }
-    assert_eq!(client_count(&db), 0);
+    assert_eq!(listed(&db, "client"), 0);
 }
 
 #[test]
