@@ -4,6 +4,7 @@
 //! `--json` prints exactly one JSON value on stdout; logs go to stderr.
 
 mod clients;
+mod keys;
 mod serve;
 mod users;
 
@@ -43,6 +44,31 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys with their states and times.
+    List {
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate now: the waiting key takes over as soon as it has been published long
+    /// enough, and a new waiting key is made.
+    Rotate {
+        /// Only this algorithm (default: every configured one).
+        #[arg(long, value_parser = ["RS256", "ES256", "EdDSA"])]
+        alg: Option<String>,
+    },
+    /// Revoke a compromised key: out of the JWKS and never used again, at once.
+    Revoke {
+        /// The key's `kid`.
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +233,9 @@ pub fn run(cli: Cli, config: Config) -> Result<(), Failure> {
         Command::User(UserCommand::List { json }) => users::list(&config, json),
         Command::Client(ClientCommand::Create(args)) => clients::create(&config, args),
         Command::Client(ClientCommand::List { json }) => clients::list(&config, json),
+        Command::Keys(KeysCommand::List { json }) => keys::list(&config, json),
+        Command::Keys(KeysCommand::Rotate { alg }) => keys::rotate(&config, alg.as_deref()),
+        Command::Keys(KeysCommand::Revoke { kid }) => keys::revoke(&config, &kid),
     }
 }
 

@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::crypto::Secret;
+use crate::keys::{KeyAlg, MasterKey};
 use crate::store::DatabaseUrl;
 
 /// A setting: its TOML key (the env var is `PORTCULLIS_` + the key in upper case),
@@ -84,6 +86,36 @@ pub const SETTINGS: &[Setting] = &[
         doc: "seconds a login session lives at most (7 days)",
     },
     Setting {
+        key: "signing_algs",
+        default: "RS256 ES256",
+        doc: "signing algorithms to keep keys for, space-separated: RS256 and ES256 always, EdDSA (Ed25519) on request",
+    },
+    Setting {
+        key: "jwks_max_age",
+        default: "600",
+        doc: "seconds resource servers may cache the JWKS (its `Cache-Control: max-age`); a new key is published at least this long (plus key_reload_interval) before it signs",
+    },
+    Setting {
+        key: "key_rotation_period",
+        default: "2592000",
+        doc: "seconds a signing key signs before the next one takes over automatically (30 days)",
+    },
+    Setting {
+        key: "key_reload_interval",
+        default: "10",
+        doc: "seconds between reloads of the key set from the database by each instance; a rotation takes effect at least this far ahead so every instance switches together",
+    },
+    Setting {
+        key: "master_key",
+        default: "",
+        doc: "base64 of 32 bytes: encrypts private signing keys at rest (AES-256-GCM); set it in the environment. Empty: read or create master_key_file",
+    },
+    Setting {
+        key: "master_key_file",
+        default: "",
+        doc: "file holding the master key when master_key is empty, created 0600 on first start. Empty: `<database file>.master-key` beside a SQLite database, `portcullis.master-key` in the working directory with Postgres",
+    },
+    Setting {
         key: "argon2_memory_kib",
         default: "19456",
         doc: "argon2id memory cost in KiB for user passwords (OWASP minimum: 19 MiB)",
@@ -111,6 +143,31 @@ pub struct Config {
     pub pool_size: u32,
     pub lifetimes: Lifetimes,
     pub argon2: Argon2Params,
+    pub keys: KeyPolicy,
+}
+
+/// How signing keys are kept and rotated (DESIGN.md §4).
+#[derive(Debug, Clone)]
+pub struct KeyPolicy {
+    /// The algorithms to keep keys for; always RS256 and ES256.
+    pub algs: Vec<KeyAlg>,
+    /// The JWKS `Cache-Control: max-age`.
+    pub jwks_max_age: Duration,
+    /// How long a key signs before the automatic rotation.
+    pub rotation_period: Duration,
+    /// How often each instance reloads the key set.
+    pub reload_interval: Duration,
+    /// Where the master key comes from.
+    pub master_key: MasterKeySource,
+}
+
+/// The master key, given directly or kept in a file.
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    /// `PORTCULLIS_MASTER_KEY`.
+    Given(Secret<MasterKey>),
+    /// Read from this file, created on first start when missing.
+    File(PathBuf),
 }
 
 /// Lifetimes of everything the server hands out.
@@ -288,10 +345,12 @@ impl RawValues {
             "session_absolute_lifetime",
             lifetimes.session_absolute,
         )?;
+        let database_url = self.parse("database_url", |v| {
+            DatabaseUrl::parse(v).map_err(|e| e.to_string())
+        })?;
+        let keys = self.key_policy(&database_url)?;
         Ok(Config {
-            database_url: self.parse("database_url", |v| {
-                DatabaseUrl::parse(v).map_err(|e| e.to_string())
-            })?,
+            database_url,
             issuer: self.parse("issuer", validate_issuer)?,
             bind: self.parse("bind", |v| {
                 v.parse::<SocketAddr>()
@@ -311,7 +370,44 @@ impl RawValues {
                 iterations: self.parse("argon2_iterations", |v| parse_in_range(v, 1, 100))?,
                 parallelism: self.parse("argon2_parallelism", |v| parse_in_range(v, 1, 64))?,
             },
+            keys,
         })
+    }
+
+    fn key_policy(&self, database_url: &DatabaseUrl) -> Result<KeyPolicy, ConfigError> {
+        let policy = KeyPolicy {
+            algs: self.parse("signing_algs", parse_signing_algs)?,
+            jwks_max_age: self.parse("jwks_max_age", |v| {
+                parse_in_range(v, 0, 86_400).map(Duration::from_secs)
+            })?,
+            rotation_period: self.seconds("key_rotation_period")?,
+            reload_interval: self.parse("key_reload_interval", |v| {
+                parse_in_range(v, 1, 300).map(Duration::from_secs)
+            })?,
+            master_key: match self.get("master_key").0.trim() {
+                "" => MasterKeySource::File(match self.get("master_key_file").0.trim() {
+                    "" => default_master_key_file(database_url),
+                    path => PathBuf::from(path),
+                }),
+                _ => MasterKeySource::Given(Secret::new(self.parse("master_key", |v| {
+                    MasterKey::from_base64(v).map_err(|e| e.to_string())
+                })?)),
+            },
+        };
+        // A waiting key is published for jwks_max_age (+ one reload) before it signs;
+        // a shorter period would rotate to keys no cache can know yet.
+        let lead = policy.jwks_max_age + policy.reload_interval * 2;
+        if policy.rotation_period <= lead {
+            let (_, origin) = self.get("key_rotation_period");
+            return Err(ConfigError::Invalid {
+                origin: origin.clone(),
+                problem: format!(
+                    "must exceed jwks_max_age + 2 * key_reload_interval ({}s)",
+                    lead.as_secs()
+                ),
+            });
+        }
+        Ok(policy)
     }
 
     fn check_order(
@@ -341,6 +437,38 @@ where
         _ => Err(format!(
             "expected a whole number from {min} to {max}, got `{value}`"
         )),
+    }
+}
+
+/// The algorithms named in `signing_algs`: RS256 and ES256 must be there (OIDC Core
+/// makes RS256 the default; ES256 signs access tokens), EdDSA may be added.
+fn parse_signing_algs(value: &str) -> Result<Vec<KeyAlg>, String> {
+    let mut algs = Vec::new();
+    for name in value.split_whitespace() {
+        let alg: KeyAlg = name
+            .parse()
+            .map_err(|_| format!("unknown algorithm `{name}` (expected RS256, ES256, EdDSA)"))?;
+        if !algs.contains(&alg) {
+            algs.push(alg);
+        }
+    }
+    for required in [KeyAlg::Rs256, KeyAlg::Es256] {
+        if !algs.contains(&required) {
+            return Err(format!("must include {required}"));
+        }
+    }
+    Ok(algs)
+}
+
+/// The key file beside a SQLite database, or in the working directory for Postgres.
+fn default_master_key_file(database_url: &DatabaseUrl) -> PathBuf {
+    match database_url {
+        DatabaseUrl::Sqlite { path } => {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(".master-key");
+            path.with_file_name(name)
+        }
+        DatabaseUrl::Postgres { .. } => PathBuf::from("portcullis.master-key"),
     }
 }
 
@@ -470,6 +598,53 @@ mod tests {
         assert!(err.starts_with("PORTCULLIS_BIND"), "{err}");
         let err = problem_of(load_env(&[("PORTCULLIS_LOG", "info,[[[")]));
         assert!(err.starts_with("PORTCULLIS_LOG"), "{err}");
+    }
+
+    #[test]
+    fn signing_algs_need_rs256_and_es256() {
+        let config = load_env(&[("PORTCULLIS_SIGNING_ALGS", "ES256 RS256 EdDSA")]).unwrap();
+        assert_eq!(
+            config.keys.algs,
+            vec![KeyAlg::Es256, KeyAlg::Rs256, KeyAlg::EdDsa]
+        );
+        let err = problem_of(load_env(&[("PORTCULLIS_SIGNING_ALGS", "ES256")]));
+        assert!(err.contains("must include RS256"), "{err}");
+        let err = problem_of(load_env(&[(
+            "PORTCULLIS_SIGNING_ALGS",
+            "RS256 ES256 HS256",
+        )]));
+        assert!(err.contains("unknown algorithm `HS256`"), "{err}");
+    }
+
+    #[test]
+    fn rotation_period_must_outlast_the_publication_lead() {
+        let err = problem_of(load_env(&[
+            ("PORTCULLIS_JWKS_MAX_AGE", "600"),
+            ("PORTCULLIS_KEY_ROTATION_PERIOD", "600"),
+        ]));
+        assert!(err.starts_with("PORTCULLIS_KEY_ROTATION_PERIOD"), "{err}");
+    }
+
+    #[test]
+    fn master_key_is_given_or_a_file_beside_the_sqlite_database() {
+        let config =
+            load_env(&[("PORTCULLIS_DATABASE_URL", "sqlite:///var/lib/p/auth.db")]).unwrap();
+        match config.keys.master_key {
+            MasterKeySource::File(path) => {
+                assert_eq!(path, PathBuf::from("/var/lib/p/auth.db.master-key"))
+            }
+            MasterKeySource::Given(_) => panic!("no key was given"),
+        }
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let config = load_env(&[("PORTCULLIS_MASTER_KEY", key)]).unwrap();
+        assert!(matches!(config.keys.master_key, MasterKeySource::Given(_)));
+        assert!(!format!("{config:?}").contains(key));
+        let err = problem_of(load_env(&[("PORTCULLIS_MASTER_KEY", "c2hvcnQ=")]));
+        assert!(err.starts_with("PORTCULLIS_MASTER_KEY"), "{err}");
+        assert!(
+            !err.contains("c2hvcnQ"),
+            "the value must not be echoed: {err}"
+        );
     }
 
     #[test]

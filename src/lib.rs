@@ -8,9 +8,11 @@
 )]
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod keys;
 pub mod manage;
 pub mod protocol;
 pub mod store;
@@ -22,7 +24,9 @@ use std::time::SystemTime;
 use actix_web::dev::Server;
 use actix_web::{web, HttpServer};
 
+use clock::{Clock, SystemClock};
 use config::Config;
+use keys::{KeyError, KeyRing};
 use store::{migrations, Store, StoreError};
 
 /// How [`run`] starts the server.
@@ -34,6 +38,8 @@ pub struct ServeOptions {
     pub workers: Option<usize>,
     /// Stop gracefully on SIGTERM / SIGINT (off in tests, where the harness owns signals).
     pub handle_signals: bool,
+    /// Where time comes from: the system clock, or a test's manual clock.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServeOptions {
@@ -42,6 +48,7 @@ impl Default for ServeOptions {
             migrate: true,
             workers: None,
             handle_signals: true,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -55,8 +62,18 @@ pub enum StartError {
     Manage(#[from] manage::ManageError),
     #[error("the database schema is {0} migration(s) behind; run `portcullis migrate` or start without --no-migrate")]
     SchemaBehind(usize),
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
     #[error("cannot start the HTTP server: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A started server and the keys it signs with.
+pub struct Started {
+    /// Await it to serve until it stops; its handle stops it.
+    pub server: Server,
+    /// The server's signing keys (tests sign and rotate through it).
+    pub keys: Arc<KeyRing>,
 }
 
 /// Opens the database, migrates (or checks the schema), loads the server's keys and
@@ -67,6 +84,16 @@ pub async fn run(
     listener: TcpListener,
     options: ServeOptions,
 ) -> Result<Server, StartError> {
+    Ok(start(config, listener, options).await?.server)
+}
+
+/// [`run`], also handing back the key ring.
+pub async fn start(
+    config: Config,
+    listener: TcpListener,
+    options: ServeOptions,
+) -> Result<Started, StartError> {
+    keys::jwt_provider::install();
     let config = Arc::new(config);
     let url = config.database_url.clone();
     let pool_size = config.pool_size;
@@ -92,10 +119,14 @@ pub async fn run(
     .await
     .map_err(|e| StoreError::Blocking(e.to_string()))??;
 
+    let keys = KeyRing::open(store.clone(), &config, options.clock.clone()).await?;
+    keys.spawn_reloader();
     let state = web::Data::new(http::AppState {
         config: config.clone(),
         store,
         secret_hasher,
+        keys: keys.clone(),
+        clock: options.clock.clone(),
     });
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
     if let Some(workers) = options.workers {
@@ -104,5 +135,8 @@ pub async fn run(
     if !options.handle_signals {
         server = server.disable_signals();
     }
-    Ok(server.listen(listener)?.run())
+    Ok(Started {
+        server: server.listen(listener)?.run(),
+        keys,
+    })
 }

@@ -2,7 +2,10 @@
 //! area registers its own routes with `configure`.
 
 mod assets;
+mod discovery;
 mod health;
+mod jwks;
+mod public_document;
 mod request_id;
 
 use std::sync::Arc;
@@ -10,21 +13,27 @@ use std::sync::Arc;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::web;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::client_secret::ClientSecretHasher;
+use crate::keys::KeyRing;
 use crate::store::Store;
 
-/// What every handler may reach: config, storage, server keys.
+/// What every handler may reach: config, storage, server keys, the clock.
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub secret_hasher: ClientSecretHasher,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     assets::configure(cfg);
+    jwks::configure(cfg);
+    discovery::configure(cfg);
 }
 
 /// The app with its middleware, for `HttpServer::new`.

@@ -2,6 +2,7 @@
 //! plain data in, decisions out.
 
 pub mod client_metadata;
+pub mod discovery;
 pub mod error;
 pub mod redirect_uri;
 pub mod scope;

@@ -11,6 +11,7 @@ mod connection;
 pub mod migrations;
 pub mod schema;
 pub mod server_secrets;
+pub mod signing_keys;
 mod url;
 pub mod users;
 
@@ -49,6 +50,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the blocking task failed: {0}")]
     Blocking(String),
+    /// A conditional write found the row changed: another instance got there first.
+    #[error("concurrent change: {0}")]
+    Conflict(&'static str),
     #[error("the database did not answer in time")]
     Timeout,
     #[error(transparent)]

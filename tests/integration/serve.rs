@@ -31,8 +31,20 @@ fn spawn_serve(db: &TestDb, port: u16) -> Child {
 fn wait_until_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+        // A bound socket accepts connections before the server runs: ask for /healthz.
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut answer = String::new();
+            if stream
+                .write_all(b"GET /healthz HTTP/1.0\r\n\r\n")
+                .and_then(|()| stream.read_to_string(&mut answer))
+                .is_ok()
+                && answer.starts_with("HTTP/1.")
+                && answer.contains(" 200 ")
+            {
+                return;
+            }
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -4,12 +4,15 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use portcullis::clock::ManualClock;
 use portcullis::config::Config;
+use portcullis::keys::{KeyRing, MasterKey};
 use portcullis::store::{ConnectionManager, DatabaseUrl, DbConn};
-use portcullis::ServeOptions;
+use portcullis::{ServeOptions, StartError};
 
 /// Env var naming the Postgres server to test against (a database we may create in).
 pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
@@ -19,6 +22,8 @@ pub struct TestDb {
     pub url: String,
     pub dir: tempfile::TempDir,
     postgres: Option<PostgresDb>,
+    /// Given to Postgres instances, which have no SQLite file to keep a key file beside.
+    master_key: Option<String>,
 }
 
 struct PostgresDb {
@@ -48,6 +53,7 @@ impl TestDb {
                     url: url.to_string(),
                     dir,
                     postgres: Some(PostgresDb { admin_url, name }),
+                    master_key: Some(MasterKey::generate().unwrap().to_base64()),
                 }
             }
             _ => {
@@ -56,6 +62,7 @@ impl TestDb {
                     url,
                     dir,
                     postgres: None,
+                    master_key: None,
                 }
             }
         }
@@ -93,11 +100,15 @@ impl TestDb {
     /// The environment under which the binary and the server use this database,
     /// with argon2 made cheap for tests.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("PORTCULLIS_DATABASE_URL", self.url.clone()),
             ("PORTCULLIS_ARGON2_MEMORY_KIB", "8192".into()),
             ("PORTCULLIS_ARGON2_ITERATIONS", "1".into()),
-        ]
+        ];
+        if let Some(key) = &self.master_key {
+            env.push(("PORTCULLIS_MASTER_KEY", key.clone()));
+        }
+        env
     }
 }
 
@@ -112,11 +123,14 @@ impl Drop for TestDb {
     }
 }
 
-/// The real server, in-process, on an ephemeral loopback port.
+/// The real server, in-process, on an ephemeral loopback port, with a manual clock
+/// that starts at the real time and moves only when a test moves it.
 pub struct TestApp {
     pub base_url: String,
     pub http: reqwest::Client,
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<ManualClock>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -126,33 +140,54 @@ impl TestApp {
     }
 
     pub async fn start_with(db: TestDb) -> TestApp {
+        TestApp::start_on(Arc::new(db), &[]).await
+    }
+
+    /// A server on `db` (which other instances may share) with extra settings.
+    pub async fn start_on(db: Arc<TestDb>, settings: &[(&'static str, String)]) -> TestApp {
+        let clock = Arc::new(ManualClock::starting_now());
+        TestApp::try_start(db, settings, clock).await.unwrap()
+    }
+
+    /// Like [`TestApp::start_on`] with a given clock, returning a start-up failure.
+    pub async fn try_start(
+        db: Arc<TestDb>,
+        settings: &[(&'static str, String)],
+        clock: Arc<ManualClock>,
+    ) -> Result<TestApp, StartError> {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let mut env = db.env();
         env.push(("PORTCULLIS_ISSUER", base_url.clone()));
+        env.extend(settings.iter().cloned());
         let config = Config::load(None, |k| {
-            env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            env.iter()
+                .rev()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.clone())
         })
         .unwrap();
-        let server = portcullis::run(
+        let started = portcullis::start(
             config,
             listener,
             ServeOptions {
                 migrate: true,
                 workers: Some(1),
                 handle_signals: false,
+                clock: clock.clone(),
             },
         )
-        .await
-        .unwrap();
-        let handle = server.handle();
-        tokio::spawn(server);
-        TestApp {
+        .await?;
+        let handle = started.server.handle();
+        tokio::spawn(started.server);
+        Ok(TestApp {
             base_url,
             http: reqwest::Client::new(),
             db,
+            keys: started.keys,
+            clock,
             handle,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
