@@ -66,7 +66,8 @@ pub enum KeysCommand {
     },
     /// Revoke a compromised key: out of the JWKS and never used again, at once.
     Revoke {
-        /// The key's `kid`.
+        /// The key's `kid` (a kid may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }

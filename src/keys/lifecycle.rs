@@ -108,6 +108,8 @@ pub fn maintain(
 }
 
 /// Rotates `alg` on demand; returns the switch (see [`schedule::plan_rotation`]).
+/// Two requests at once, from two instances, make one rotation.
+/// Two requests at once, from two instances, make one rotation.
 pub fn rotate(
     conn: &mut DbConn,
     sealer: &KeySealer,
@@ -122,10 +124,12 @@ pub fn rotate(
     maintain(conn, sealer, policy, now, actor)?;
     let switch = with_retries(|| {
         let keys = key_times(&signing_keys::list(conn)?)?;
-        let switch =
+        let rotation =
             schedule::plan_rotation(&keys, alg, policy, now).ok_or(KeyError::NoSigningKey(alg))?;
-        apply(conn, sealer, std::slice::from_ref(&switch), now, actor)?;
-        Ok(switch)
+        if !rotation.already_scheduled {
+            apply(conn, sealer, std::slice::from_ref(&rotation.switch), now, actor)?;
+        }
+        Ok(rotation.switch)
     })?;
     // The promoted key's successor.
     maintain(conn, sealer, policy, now, actor)?;

@@ -243,20 +243,45 @@ fn switch(
     }
 }
 
+/// An on-demand rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The [`Action::Switch`].
+    pub switch: Action,
+    /// True when the switch was already scheduled (by another instance, a moment
+    /// ago): nothing is to change, and two requests make one rotation.
+    pub already_scheduled: bool,
+}
+
 /// An on-demand rotation of `alg` (`keys rotate`, the admin UI): the waiting key
 /// takes over as soon as it has been published long enough and every instance can
-/// have loaded the decision. `None` when the algorithm has no active and waiting key
-/// (run [`plan`] first).
-pub fn plan_rotation(keys: &[KeyTimes], alg: KeyAlg, policy: &Policy, now: i64) -> Option<Action> {
+/// have loaded the decision. A switch still ahead is reported, not repeated. `None`
+/// when the algorithm has no active and waiting key (run [`plan`] first).
+pub fn plan_rotation(keys: &[KeyTimes], alg: KeyAlg, policy: &Policy, now: i64) -> Option<Rotation> {
     let find = |state| keys.iter().find(|k| k.alg == alg && k.state == state);
-    let (active, next) = (find(KeyState::Active)?, find(KeyState::Next)?);
-    Some(switch(
-        alg,
-        Some(active),
-        next,
-        now.saturating_add(policy.switch_delay),
-        policy,
-    ))
+    let active = find(KeyState::Active)?;
+    if active.activates_at > now {
+        let retiring = keys.iter().find(|k| {
+            k.alg == alg && k.state == KeyState::Retired && k.retired_at == Some(active.activates_at)
+        });
+        return Some(Rotation {
+            switch: Action::Switch {
+                alg,
+                retiring: retiring.map(|k| k.kid.clone()),
+                promoting: active.kid.clone(),
+                at: active.activates_at,
+                delete_after: retiring
+                    .and_then(|k| k.delete_after)
+                    .unwrap_or(active.activates_at.saturating_add(policy.retention)),
+            },
+            already_scheduled: true,
+        });
+    }
+    let next = find(KeyState::Next)?;
+    Some(Rotation {
+        switch: switch(alg, Some(active), next, now.saturating_add(policy.switch_delay), policy),
+        already_scheduled: false,
+    })
 }
 
 #[cfg(test)]
@@ -437,15 +462,18 @@ mod tests {
         let mut keys = Vec::new();
         step(&mut keys, &p, 0);
         // Right after start the waiting key has not been published long enough.
-        let Some(Action::Switch { at, .. }) = plan_rotation(&keys, KeyAlg::Rs256, &p, 5) else {
-            panic!("a rotation");
+        let at_of = |r: Option<Rotation>| match r {
+            Some(Rotation { switch: Action::Switch { at, .. }, already_scheduled }) => (at, already_scheduled),
+            other => panic!("a rotation, not {other:?}"),
         };
-        assert_eq!(at, 610);
+        assert_eq!(at_of(plan_rotation(&keys, KeyAlg::Rs256, &p, 5)), (610, false));
         // Later, it takes over one reload interval ahead.
-        let Some(Action::Switch { at, .. }) = plan_rotation(&keys, KeyAlg::Rs256, &p, 5000) else {
-            panic!("a rotation");
-        };
-        assert_eq!(at, 5010);
+        let rotation = plan_rotation(&keys, KeyAlg::Rs256, &p, 5000);
+        assert_eq!(at_of(rotation.clone()), (5010, false));
+        // A second request before the switch reports the same switch.
+        apply(&mut keys, &[rotation.unwrap().switch], 5000);
+        step(&mut keys, &p, 5000);
+        assert_eq!(at_of(plan_rotation(&keys, KeyAlg::Rs256, &p, 5001)), (5010, true));
     }
 
     #[test]

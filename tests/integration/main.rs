@@ -4,6 +4,7 @@
 
 mod cli;
 mod health;
+mod keys;
 mod serve;
 mod storage;
 mod support;
