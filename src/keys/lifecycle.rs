@@ -127,7 +127,13 @@ pub fn rotate(
         let rotation =
             schedule::plan_rotation(&keys, alg, policy, now).ok_or(KeyError::NoSigningKey(alg))?;
         if !rotation.already_scheduled {
-            apply(conn, sealer, std::slice::from_ref(&rotation.switch), now, actor)?;
+            apply(
+                conn,
+                sealer,
+                std::slice::from_ref(&rotation.switch),
+                now,
+                actor,
+            )?;
         }
         Ok(rotation.switch)
     })?;

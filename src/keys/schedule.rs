@@ -257,12 +257,19 @@ pub struct Rotation {
 /// takes over as soon as it has been published long enough and every instance can
 /// have loaded the decision. A switch still ahead is reported, not repeated. `None`
 /// when the algorithm has no active and waiting key (run [`plan`] first).
-pub fn plan_rotation(keys: &[KeyTimes], alg: KeyAlg, policy: &Policy, now: i64) -> Option<Rotation> {
+pub fn plan_rotation(
+    keys: &[KeyTimes],
+    alg: KeyAlg,
+    policy: &Policy,
+    now: i64,
+) -> Option<Rotation> {
     let find = |state| keys.iter().find(|k| k.alg == alg && k.state == state);
     let active = find(KeyState::Active)?;
     if active.activates_at > now {
         let retiring = keys.iter().find(|k| {
-            k.alg == alg && k.state == KeyState::Retired && k.retired_at == Some(active.activates_at)
+            k.alg == alg
+                && k.state == KeyState::Retired
+                && k.retired_at == Some(active.activates_at)
         });
         return Some(Rotation {
             switch: Action::Switch {
@@ -279,7 +286,13 @@ pub fn plan_rotation(keys: &[KeyTimes], alg: KeyAlg, policy: &Policy, now: i64) 
     }
     let next = find(KeyState::Next)?;
     Some(Rotation {
-        switch: switch(alg, Some(active), next, now.saturating_add(policy.switch_delay), policy),
+        switch: switch(
+            alg,
+            Some(active),
+            next,
+            now.saturating_add(policy.switch_delay),
+            policy,
+        ),
         already_scheduled: false,
     })
 }
@@ -463,17 +476,26 @@ mod tests {
         step(&mut keys, &p, 0);
         // Right after start the waiting key has not been published long enough.
         let at_of = |r: Option<Rotation>| match r {
-            Some(Rotation { switch: Action::Switch { at, .. }, already_scheduled }) => (at, already_scheduled),
+            Some(Rotation {
+                switch: Action::Switch { at, .. },
+                already_scheduled,
+            }) => (at, already_scheduled),
             other => panic!("a rotation, not {other:?}"),
         };
-        assert_eq!(at_of(plan_rotation(&keys, KeyAlg::Rs256, &p, 5)), (610, false));
+        assert_eq!(
+            at_of(plan_rotation(&keys, KeyAlg::Rs256, &p, 5)),
+            (610, false)
+        );
         // Later, it takes over one reload interval ahead.
         let rotation = plan_rotation(&keys, KeyAlg::Rs256, &p, 5000);
         assert_eq!(at_of(rotation.clone()), (5010, false));
         // A second request before the switch reports the same switch.
         apply(&mut keys, &[rotation.unwrap().switch], 5000);
         step(&mut keys, &p, 5000);
-        assert_eq!(at_of(plan_rotation(&keys, KeyAlg::Rs256, &p, 5001)), (5010, true));
+        assert_eq!(
+            at_of(plan_rotation(&keys, KeyAlg::Rs256, &p, 5001)),
+            (5010, true)
+        );
     }
 
     #[test]

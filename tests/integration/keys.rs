@@ -25,7 +25,10 @@ async fn jwks(app: &TestApp) -> JwkSet {
 }
 
 fn kids(set: &JwkSet) -> Vec<String> {
-    set.keys.iter().filter_map(|k| k.common.key_id.clone()).collect()
+    set.keys
+        .iter()
+        .filter_map(|k| k.common.key_id.clone())
+        .collect()
 }
 
 /// Signs an access-token-shaped token with the key that signs now.
@@ -50,7 +53,13 @@ fn verifies(token: &str, set: &JwkSet) -> bool {
     let Some(jwk) = set.find(&kid_of(token)) else {
         return false;
     };
-    let alg = jwk.common.key_algorithm.unwrap().to_string().parse().unwrap();
+    let alg = jwk
+        .common
+        .key_algorithm
+        .unwrap()
+        .to_string()
+        .parse()
+        .unwrap();
     let mut validation = Validation::new(alg);
     validation.validate_exp = false;
     validation.set_audience(&["api"]);
@@ -73,9 +82,15 @@ async fn fresh_start_has_an_active_and_a_waiting_key_for_rs256_and_es256() {
             .map(|k| k["state"].as_str().unwrap())
             .collect();
         assert_eq!(states.len(), 2, "{alg}: {listed:?}");
-        assert!(states.contains(&"active") && states.contains(&"next"), "{alg}: {states:?}");
+        assert!(
+            states.contains(&"active") && states.contains(&"next"),
+            "{alg}: {states:?}"
+        );
     }
-    assert!(!listed.iter().any(|k| k["alg"] == "EdDSA"), "EdDSA only on request");
+    assert!(
+        !listed.iter().any(|k| k["alg"] == "EdDSA"),
+        "EdDSA only on request"
+    );
     let next = listed.iter().find(|k| k["state"] == "next").unwrap();
     assert!(next["activates_at"].as_i64().unwrap() >= next["created_at"].as_i64().unwrap() + 600);
     let active = listed.iter().find(|k| k["state"] == "active").unwrap();
@@ -92,7 +107,10 @@ async fn fresh_start_has_an_active_and_a_waiting_key_for_rs256_and_es256() {
     // The plain listing names the states too.
     let out = portcullis(&app.db, &["keys", "list"], None);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("active") && text.contains("next") && text.contains("ES256"), "{text}");
+    assert!(
+        text.contains("active") && text.contains("next") && text.contains("ES256"),
+        "{text}"
+    );
     app.stop().await;
 }
 
@@ -110,20 +128,33 @@ async fn keys_are_published_before_they_sign_and_retired_keys_until_their_tokens
         .find(|k| k.times.alg == KeyAlg::Es256 && k.times.kid != old_kid)
         .map(|k| k.times.kid.clone())
         .unwrap();
-    assert!(kids(&before).contains(&waiting), "the waiting key is published from the start");
+    assert!(
+        kids(&before).contains(&waiting),
+        "the waiting key is published from the start"
+    );
 
     // Just before the rotation is due, the decision is taken (ahead of the switch)…
     app.clock.set(start + 30 * DAY - 15);
     app.keys.refresh().await.unwrap();
-    assert_eq!(kid_of(&sign(&app, KeyAlg::Es256)), old_kid, "no switch before it is due");
+    assert_eq!(
+        kid_of(&sign(&app, KeyAlg::Es256)),
+        old_kid,
+        "no switch before it is due"
+    );
     // …and at the due time every instance switches to the waiting key.
     app.clock.set(start + 30 * DAY);
     app.keys.refresh().await.unwrap();
     let new_token = sign(&app, KeyAlg::Es256);
     assert_eq!(kid_of(&new_token), waiting);
     let after = jwks(&app).await;
-    assert!(verifies(&new_token, &before), "a JWKS cached before the rotation knows the new key");
-    assert!(verifies(&old_token, &after), "the retired key still verifies its tokens");
+    assert!(
+        verifies(&new_token, &before),
+        "a JWKS cached before the rotation knows the new key"
+    );
+    assert!(
+        verifies(&old_token, &after),
+        "the retired key still verifies its tokens"
+    );
 
     // The retired key leaves only after the longest token lifetime (3600 s) + leeway.
     app.clock.set(start + 30 * DAY + 3600);
@@ -165,7 +196,8 @@ async fn manual_rotation_waits_until_the_new_key_was_published_long_enough() {
     let app = TestApp::start().await;
     let start = app.clock.now();
     let old = kid_of(&sign(&app, KeyAlg::Es256));
-    let Action::Switch { promoting, at, .. } = app.keys.rotate(KeyAlg::Es256, "test").await.unwrap()
+    let Action::Switch { promoting, at, .. } =
+        app.keys.rotate(KeyAlg::Es256, "test").await.unwrap()
     else {
         panic!("a switch");
     };
@@ -181,7 +213,10 @@ async fn manual_rotation_waits_until_the_new_key_was_published_long_enough() {
     let out = portcullis(&app.db, &["keys", "rotate", "--alg", "RS256"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("RS256: key ") && text.contains("signs from"), "{text}");
+    assert!(
+        text.contains("RS256: key ") && text.contains("signs from"),
+        "{text}"
+    );
     let out = portcullis(&app.db, &["keys", "rotate", "--alg", "HS256"], None);
     assert_fails(&out, 2, "HS256");
     app.stop().await;
@@ -201,7 +236,12 @@ async fn a_revoked_key_leaves_the_jwks_at_once_and_never_signs_again() {
     assert_ne!(replacement, kid);
     assert!(kids(&set).contains(&replacement));
     // A new waiting key replaces the one promoted.
-    let es = app.keys.current().keys().filter(|k| k.times.alg == KeyAlg::Es256).count();
+    let es = app
+        .keys
+        .current()
+        .keys()
+        .filter(|k| k.times.alg == KeyAlg::Es256)
+        .count();
     assert_eq!(es, 2, "the new signing key and a new waiting one");
     assert!(matches!(
         app.keys.revoke(&kid, "test").await,
@@ -212,7 +252,11 @@ async fn a_revoked_key_leaves_the_jwks_at_once_and_never_signs_again() {
     let rs = kid_of(&sign(&app, KeyAlg::Rs256));
     let out = portcullis(&app.db, &["keys", "revoke", &rs], None);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("warning: tokens signed by"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: tokens signed by"),
+        "{}",
+        stderr(&out)
+    );
     app.keys.refresh().await.unwrap();
     assert_ne!(kid_of(&sign(&app, KeyAlg::Rs256)), rs);
     assert!(!kids(&jwks(&app).await).contains(&rs));
@@ -225,11 +269,19 @@ async fn a_revoked_key_leaves_the_jwks_at_once_and_never_signs_again() {
 async fn two_instances_rotating_at_once_make_one_new_key_and_switch_together() {
     let db = Arc::new(TestDb::new());
     let clock = Arc::new(ManualClock::starting_now());
-    let a = TestApp::try_start(db.clone(), &[], clock.clone()).await.unwrap();
-    let b = TestApp::try_start(db.clone(), &[], clock.clone()).await.unwrap();
+    let a = TestApp::try_start(db.clone(), &[], clock.clone())
+        .await
+        .unwrap();
+    let b = TestApp::try_start(db.clone(), &[], clock.clone())
+        .await
+        .unwrap();
     let count = || {
         let mut conn = db.connect();
-        signing_keys::list(&mut conn).unwrap().into_iter().filter(|r| r.alg == "ES256").count()
+        signing_keys::list(&mut conn)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.alg == "ES256")
+            .count()
     };
     assert_eq!(count(), 2, "the second instance found the first one's keys");
     clock.advance(DAY);
@@ -240,7 +292,9 @@ async fn two_instances_rotating_at_once_make_one_new_key_and_switch_together() {
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     assert_eq!(ra, rb, "both report the one rotation");
     assert_eq!(count(), 3, "one new waiting key, not two");
-    let Action::Switch { promoting, at, .. } = ra else { panic!("a switch") };
+    let Action::Switch { promoting, at, .. } = ra else {
+        panic!("a switch")
+    };
     clock.set(at);
     for app in [&a, &b] {
         app.keys.refresh().await.unwrap();
@@ -265,7 +319,10 @@ async fn private_keys_are_encrypted_at_rest() {
             .unwrap();
         let alg: KeyAlg = row.alg.parse().unwrap();
         assert!(SigningKey::from_der(alg, &bytes).is_err(), "readable DER");
-        assert!(SigningKey::from_der(alg, &bytes[12..]).is_err(), "readable DER");
+        assert!(
+            SigningKey::from_der(alg, &bytes[12..]).is_err(),
+            "readable DER"
+        );
         assert!(!row.public_jwk.contains("\"d\""));
     }
     app.stop().await;
@@ -277,8 +334,12 @@ async fn a_wrong_master_key_refuses_to_start_and_makes_no_keys() {
     let app = TestApp::start_on(db.clone(), &[]).await;
     app.stop().await;
     let before = signing_keys::count(&mut db.connect()).unwrap();
-    let wrong = [("PORTCULLIS_MASTER_KEY", MasterKey::generate().unwrap().to_base64())];
-    let refused = TestApp::try_start(db.clone(), &wrong, Arc::new(ManualClock::starting_now())).await;
+    let wrong = [(
+        "PORTCULLIS_MASTER_KEY",
+        MasterKey::generate().unwrap().to_base64(),
+    )];
+    let refused =
+        TestApp::try_start(db.clone(), &wrong, Arc::new(ManualClock::starting_now())).await;
     match refused {
         Err(StartError::Keys(KeyError::WrongMasterKey { .. })) => {}
         Err(other) => panic!("unexpected error: {other}"),
@@ -309,7 +370,9 @@ async fn the_master_key_file_is_made_once_beside_a_sqlite_database() {
     // Lost key file with keys in the database: refused, never replaced.
     std::fs::remove_file(&key_file).unwrap();
     let refused = TestApp::try_start(db.clone(), &[], Arc::new(ManualClock::starting_now())).await;
-    let Err(e) = refused else { panic!("started without its master key") };
+    let Err(e) = refused else {
+        panic!("started without its master key")
+    };
     assert!(e.to_string().contains("master key file"), "{e}");
     assert!(!key_file.exists());
 }
@@ -324,6 +387,9 @@ async fn eddsa_keys_on_request() {
     let token = sign(&app, KeyAlg::EdDsa);
     assert!(verifies(&token, &set));
     let okp = serde_json::to_value(set.find(&kid_of(&token)).unwrap()).unwrap();
-    assert_eq!((okp["kty"].as_str(), okp["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
+    assert_eq!(
+        (okp["kty"].as_str(), okp["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
     app.stop().await;
 }

@@ -3,8 +3,10 @@
 //! and drives the real server over HTTP or the real binary over its command line.
 
 mod cli;
+mod discovery;
 mod health;
 mod keys;
+mod rotation_with_resource_server;
 mod serve;
 mod storage;
 mod support;
