@@ -533,6 +533,19 @@ mod tests {
     }
 
     #[test]
+    fn readme_documents_every_setting() {
+        let readme = include_str!("../README.md");
+        for setting in SETTINGS {
+            let row = format!("| `{}` | `{}` |", env_name(setting.key), setting.key);
+            assert!(
+                readme.contains(&row),
+                "README lacks the row for {}",
+                setting.key
+            );
+        }
+    }
+
+    #[test]
     fn env_overrides_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("portcullis.toml");

@@ -25,19 +25,8 @@ fn keys_session(config: &Config, now: i64) -> Result<(DbConn, KeySealer, Policy)
     let master = lifecycle::resolve_master_key(&mut conn, &config.keys.master_key)?;
     let sealer = KeySealer::new(&master)?;
     let policy = lifecycle::policy(config);
-    // Loading checks the master key against every stored key before anything changes.
-    for row in signing_keys::list(&mut conn)? {
-        if row.state != KeyState::Revoked.as_str() {
-            let alg: KeyAlg = row.alg.parse().map_err(|_| {
-                Failure::failed(format!("stored key {} has an unknown alg", row.kid))
-            })?;
-            sealer
-                .open(&row.kid, alg, &row.private_key_encrypted)
-                .map_err(|_| KeyError::WrongMasterKey {
-                    kid: row.kid.clone(),
-                })?;
-        }
-    }
+    // The master key must open every stored key before anything changes.
+    lifecycle::check_master_key(&mut conn, &sealer)?;
     lifecycle::maintain(&mut conn, &sealer, &policy, now, "cli")?;
     Ok((conn, sealer, policy))
 }

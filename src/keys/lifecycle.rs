@@ -69,6 +69,22 @@ pub fn resolve_master_key(
     Ok(key)
 }
 
+/// Fails with [`KeyError::WrongMasterKey`] unless `sealer` opens every key that is
+/// not revoked.
+pub fn check_master_key(conn: &mut DbConn, sealer: &KeySealer) -> Result<(), KeyError> {
+    let rows = signing_keys::list(conn)?;
+    for (row, times) in rows.iter().zip(key_times(&rows)?) {
+        if times.state != KeyState::Revoked {
+            sealer
+                .open(&row.kid, times.alg, &row.private_key_encrypted)
+                .map_err(|_| KeyError::WrongMasterKey {
+                    kid: row.kid.clone(),
+                })?;
+        }
+    }
+    Ok(())
+}
+
 /// The stored keys as the planner sees them.
 pub fn key_times(rows: &[SigningKeyRow]) -> Result<Vec<KeyTimes>, KeyError> {
     rows.iter()
