@@ -180,6 +180,18 @@ fn plan_alg(live: &[&KeyTimes], alg: KeyAlg, policy: &Policy, now: i64, out: &mu
                 activates_at: now,
             }),
         }
+    } else if let (None, Some(n)) = (active, next) {
+        // A retired key still signs but its successor was revoked before it started:
+        // the waiting key takes over when the retired one stops, leaving no gap.
+        let ends = live
+            .iter()
+            .filter(|k| k.signs_at(now))
+            .filter_map(|k| k.retired_at)
+            .min();
+        if let Some(end) = ends {
+            out.push(switch(alg, None, n, end, policy));
+            next = None;
+        }
     } else if let (Some(a), Some(n)) = (active, next) {
         // The automatic rotation is decided two reload intervals ahead, so every
         // instance has loaded it before the switch.
@@ -515,6 +527,34 @@ mod tests {
         assert!(keys
             .iter()
             .any(|k| k.alg == KeyAlg::Es256 && k.state == KeyState::Next));
+    }
+
+    #[test]
+    fn revoking_a_successor_before_it_starts_leaves_no_gap() {
+        let p = policy();
+        let mut keys = Vec::new();
+        step(&mut keys, &p, 0);
+        let Some(Rotation { switch, .. }) = plan_rotation(&keys, KeyAlg::Es256, &p, 5000) else {
+            panic!("a rotation");
+        };
+        apply(&mut keys, &[switch], 5000);
+        step(&mut keys, &p, 5000);
+        let (old, successor) = (
+            signer(&keys, KeyAlg::Es256, 5000)[0].clone(),
+            signer(&keys, KeyAlg::Es256, 5010)[0].clone(),
+        );
+        assert_ne!(old, successor);
+        keys.iter_mut()
+            .filter(|k| k.kid == successor)
+            .for_each(|k| k.state = KeyState::Revoked);
+        step(&mut keys, &p, 5001);
+        for t in 5001..5030 {
+            let s = signer(&keys, KeyAlg::Es256, t);
+            assert_eq!(s.len(), 1, "at {t}: {keys:?}");
+            assert_ne!(s[0], successor);
+        }
+        assert_eq!(signer(&keys, KeyAlg::Es256, 5009), vec![old.clone()]);
+        assert_ne!(signer(&keys, KeyAlg::Es256, 5010), vec![old]);
     }
 
     #[test]
