@@ -62,6 +62,8 @@ pub enum StartError {
     Manage(#[from] manage::ManageError),
     #[error("the database schema is {0} migration(s) behind; run `portcullis migrate` or start without --no-migrate")]
     SchemaBehind(usize),
+    #[error("cannot render the server metadata: {0}")]
+    Metadata(#[from] serde_json::Error),
     #[error("signing keys: {0}")]
     Keys(#[from] KeyError),
     #[error("cannot start the HTTP server: {0}")]
@@ -127,6 +129,7 @@ pub async fn start(
         secret_hasher,
         keys: keys.clone(),
         clock: options.clock.clone(),
+        discovery: http::discovery::Documents::render(&config)?,
     });
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
     if let Some(workers) = options.workers {

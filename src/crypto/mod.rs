@@ -7,6 +7,17 @@ mod secret;
 
 pub use secret::Secret;
 
+/// A strong entity tag for `body` (RFC 9110 §8.8.3): 128 bits of its SHA-256, base64url,
+/// quoted. Served documents change exactly when their bytes do.
+pub fn etag(body: &[u8]) -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    format!(
+        "\"{}\"",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+    )
+}
+
 /// The system random source failed; nothing secret can be made without it.
 #[derive(Debug, thiserror::Error)]
 #[error("the system random number generator failed")]

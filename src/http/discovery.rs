@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::jwks::JWKS_PATH;
 use super::{public_document, AppState};
+use crate::config::Config;
 use crate::protocol::discovery::{self, Capabilities, Document};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,35 +32,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// What this server really serves, for the metadata builder.
-pub fn capabilities(state: &AppState) -> Capabilities {
+/// Both documents, rendered once: they depend on the configuration only.
+pub struct Documents {
+    openid_configuration: Rendered,
+    oauth_authorization_server: Rendered,
+}
+
+struct Rendered {
+    body: String,
+    etag: String,
+}
+
+impl Documents {
+    /// Renders the metadata of what this server really serves.
+    pub fn render(config: &Config) -> Result<Documents, serde_json::Error> {
+        let capabilities = capabilities(config);
+        let render = |document| -> Result<Rendered, serde_json::Error> {
+            let body = serde_json::to_string(&discovery::metadata(&capabilities, document))?;
+            let etag = crate::crypto::etag(body.as_bytes());
+            Ok(Rendered { body, etag })
+        };
+        Ok(Documents {
+            openid_configuration: render(Document::OpenIdConfiguration)?,
+            oauth_authorization_server: render(Document::OAuthAuthorizationServer)?,
+        })
+    }
+}
+
+fn capabilities(config: &Config) -> Capabilities {
+    // RS256 first: OIDC Core §3.1.3.7 makes it the default.
+    let mut algs = config.keys.algs.clone();
+    algs.sort();
     Capabilities {
-        issuer: state.config.issuer.clone(),
+        issuer: config.issuer.clone(),
         jwks_path: JWKS_PATH,
-        signing_algs: {
-            // RS256 first: OIDC Core §3.1.3.7 makes it the default.
-            let mut algs = state.config.keys.algs.clone();
-            algs.sort();
-            algs.iter().map(|a| a.as_str()).collect()
-        },
+        signing_algs: algs.iter().map(|a| a.as_str()).collect(),
     }
 }
 
 fn metadata(req: HttpRequest, state: web::Data<AppState>, document: Document) -> HttpResponse {
-    let body = match serde_json::to_string(&discovery::metadata(&capabilities(&state), document)) {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot render server metadata");
-            return HttpResponse::InternalServerError().finish();
-        }
+    let rendered = match document {
+        Document::OpenIdConfiguration => &state.discovery.openid_configuration,
+        Document::OAuthAuthorizationServer => &state.discovery.oauth_authorization_server,
     };
-    let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
-    let etag = format!(
-        "\"{}\"",
-        digest.as_ref()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    public_document::respond(&req, &body, &etag, state.config.keys.jwks_max_age.as_secs())
+    public_document::respond(
+        &req,
+        &rendered.body,
+        &rendered.etag,
+        state.config.keys.jwks_max_age.as_secs(),
+    )
 }

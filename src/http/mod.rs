@@ -2,7 +2,7 @@
 //! area registers its own routes with `configure`.
 
 mod assets;
-mod discovery;
+pub mod discovery;
 mod health;
 mod jwks;
 mod public_document;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub secret_hasher: ClientSecretHasher,
     pub keys: Arc<KeyRing>,
     pub clock: Arc<dyn Clock>,
+    /// The server metadata documents, rendered at start.
+    pub discovery: discovery::Documents,
 }
 
 /// Registers every route.

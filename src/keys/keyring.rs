@@ -6,8 +6,6 @@
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::Header;
 use serde::Serialize;
@@ -96,8 +94,7 @@ impl KeySet {
             keys: keys.iter().map(|k| k.jwk.clone()).collect(),
         };
         let jwks = serde_json::to_string(&set).map_err(|e| KeyError::Sign(e.to_string()))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
-        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16]));
+        let etag = crate::crypto::etag(jwks.as_bytes());
         Ok(KeySet { keys, jwks, etag })
     }
 
@@ -180,11 +177,6 @@ impl KeyRing {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
-    }
-
-    /// The clock the keys follow.
-    pub fn now(&self) -> i64 {
-        self.clock.now()
     }
 
     /// Signs `claims` as a compact JWS with the `alg` key that signs now, with `typ`
