@@ -116,6 +116,46 @@ pub const SETTINGS: &[Setting] = &[
         doc: "file holding the master key when master_key is empty, created 0600 on first start. Empty: `<database file>.master-key` beside a SQLite database, `portcullis.master-key` in the working directory with Postgres",
     },
     Setting {
+        key: "authorization_request_lifetime",
+        default: "600",
+        doc: "seconds a pending authorization request waits for login and consent (10 minutes)",
+    },
+    Setting {
+        key: "refresh_token_grace_period",
+        default: "5",
+        doc: "seconds after a rotation in which a retry with the old refresh token by the same client gets the same answer instead of revoking the family (0 turns it off)",
+    },
+    Setting {
+        key: "access_token_signing_alg",
+        default: "ES256",
+        doc: "algorithm of access-token signatures (RFC 9068), one of signing_algs; a client may override it",
+    },
+    Setting {
+        key: "access_token_audience",
+        default: "",
+        doc: "the `aud` of access tokens: the resource server(s) they are meant for. Empty: the issuer",
+    },
+    Setting {
+        key: "pkce_required_for_confidential_clients",
+        default: "true",
+        doc: "`true` or `false`: whether confidential clients must send a PKCE challenge too (public clients always must; only S256 is accepted)",
+    },
+    Setting {
+        key: "login_rate_limit",
+        default: "30",
+        doc: "login attempts per minute per client IP (burst of the same size); 0 turns the limit off",
+    },
+    Setting {
+        key: "authorize_rate_limit",
+        default: "600",
+        doc: "authorization requests per minute per client IP (burst of the same size); 0 turns the limit off",
+    },
+    Setting {
+        key: "token_rate_limit",
+        default: "1000",
+        doc: "token, revocation and introspection requests per second per client IP (burst of the same size); 0 turns the limit off",
+    },
+    Setting {
         key: "argon2_memory_kib",
         default: "19456",
         doc: "argon2id memory cost in KiB for user passwords (OWASP minimum: 19 MiB)",
@@ -144,6 +184,29 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     pub argon2: Argon2Params,
     pub keys: KeyPolicy,
+    pub oauth: OAuthPolicy,
+    pub rate_limits: RateLimits,
+}
+
+/// Choices in how tokens are issued (DESIGN.md §3).
+#[derive(Debug, Clone)]
+pub struct OAuthPolicy {
+    /// RFC 9700 §2.1.1: PKCE for confidential clients too (public clients always).
+    pub pkce_required_for_confidential_clients: bool,
+    /// Access-token signature algorithm unless the client names its own.
+    pub access_token_alg: KeyAlg,
+    /// The `aud` claim of access tokens (RFC 9068 §3).
+    pub access_token_audience: String,
+    /// A retry with a just-rotated refresh token inside this window gets the same answer.
+    pub refresh_grace_period: Duration,
+}
+
+/// Per-IP request budgets; `0` means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub login_per_minute: u32,
+    pub authorize_per_minute: u32,
+    pub token_per_second: u32,
 }
 
 /// How signing keys are kept and rotated (DESIGN.md §4).
@@ -180,6 +243,8 @@ pub struct Lifetimes {
     pub refresh_token_absolute: Duration,
     pub session_idle: Duration,
     pub session_absolute: Duration,
+    /// A pending authorization request (login, consent) expires after this.
+    pub authorization_request: Duration,
 }
 
 /// argon2id cost parameters for user passwords.
@@ -332,6 +397,9 @@ impl RawValues {
             refresh_token_absolute: self.seconds("refresh_token_absolute_lifetime")?,
             session_idle: self.seconds("session_idle_lifetime")?,
             session_absolute: self.seconds("session_absolute_lifetime")?,
+            authorization_request: self.parse("authorization_request_lifetime", |v| {
+                parse_in_range(v, 60, 86_400).map(Duration::from_secs)
+            })?,
         };
         self.check_order(
             "refresh_token_idle_lifetime",
@@ -349,9 +417,19 @@ impl RawValues {
             DatabaseUrl::parse(v).map_err(|e| e.to_string())
         })?;
         let keys = self.key_policy(&database_url)?;
+        let issuer = self.parse("issuer", validate_issuer)?;
+        let oauth = self.oauth_policy(&keys.algs, &issuer)?;
+        let rate_limits = RateLimits {
+            login_per_minute: self
+                .parse("login_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
+            authorize_per_minute: self
+                .parse("authorize_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
+            token_per_second: self
+                .parse("token_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
+        };
         Ok(Config {
             database_url,
-            issuer: self.parse("issuer", validate_issuer)?,
+            issuer,
             bind: self.parse("bind", |v| {
                 v.parse::<SocketAddr>()
                     .map_err(|_| format!("expected IP:PORT such as 127.0.0.1:8080, got `{v}`"))
@@ -371,6 +449,32 @@ impl RawValues {
                 parallelism: self.parse("argon2_parallelism", |v| parse_in_range(v, 1, 64))?,
             },
             keys,
+            oauth,
+            rate_limits,
+        })
+    }
+
+    fn oauth_policy(&self, algs: &[KeyAlg], issuer: &str) -> Result<OAuthPolicy, ConfigError> {
+        Ok(OAuthPolicy {
+            pkce_required_for_confidential_clients: self
+                .parse("pkce_required_for_confidential_clients", parse_bool)?,
+            access_token_alg: self.parse("access_token_signing_alg", |v| {
+                let alg: KeyAlg = v.parse().map_err(|_| {
+                    format!("unknown algorithm `{v}` (expected RS256, ES256, EdDSA)")
+                })?;
+                if algs.contains(&alg) {
+                    Ok(alg)
+                } else {
+                    Err(format!("{alg} is not in signing_algs"))
+                }
+            })?,
+            access_token_audience: match self.get("access_token_audience").0.trim() {
+                "" => issuer.to_owned(),
+                audience => audience.to_owned(),
+            },
+            refresh_grace_period: self.parse("refresh_token_grace_period", |v| {
+                parse_in_range(v, 0, 60).map(Duration::from_secs)
+            })?,
         })
     }
 
@@ -437,6 +541,14 @@ where
         _ => Err(format!(
             "expected a whole number from {min} to {max}, got `{value}`"
         )),
+    }
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("expected `true` or `false`, got `{value}`")),
     }
 }
 

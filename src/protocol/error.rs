@@ -16,6 +16,12 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// RFC 6749 §4.1.2.1: the resource owner or the server denied the request.
+    #[error("access_denied: {0}")]
+    AccessDenied(String),
+    /// RFC 6749 §4.1.2.1: only `code` is served (OAuth 2.1).
+    #[error("unsupported_response_type: {0}")]
+    UnsupportedResponseType(String),
     #[error("server_error: {0}")]
     ServerError(String),
 }
@@ -30,6 +36,8 @@ impl OAuthError {
             OAuthError::UnauthorizedClient(_) => "unauthorized_client",
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::AccessDenied(_) => "access_denied",
+            OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
             OAuthError::ServerError(_) => "server_error",
         }
     }
@@ -43,6 +51,8 @@ impl OAuthError {
             | OAuthError::UnauthorizedClient(d)
             | OAuthError::UnsupportedGrantType(d)
             | OAuthError::InvalidScope(d)
+            | OAuthError::AccessDenied(d)
+            | OAuthError::UnsupportedResponseType(d)
             | OAuthError::ServerError(d) => d,
         }
     }

@@ -81,6 +81,40 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
     }
 }
 
+/// Whether a requested redirect URI is one of the registered ones.
+///
+/// RFC 9700 §2.1 / §4.1.3: exact string comparison. RFC 8252 §7.3: for a loopback IP
+/// literal (`127.0.0.1`, `[::1]`) registered with `http`, any port is accepted, all
+/// else (scheme, host, path, query) still compared exactly. `localhost` gets no such
+/// exception (RFC 8252 §8.3).
+pub fn matches_registered<'a>(requested: &str, registered: &'a [String]) -> Option<&'a str> {
+    registered
+        .iter()
+        .find(|r| r.as_str() == requested || loopback_port_variant(requested, r))
+        .map(String::as_str)
+}
+
+fn loopback_port_variant(requested: &str, registered: &str) -> bool {
+    let (Ok(req), Ok(reg)) = (url::Url::parse(requested), url::Url::parse(registered)) else {
+        return false;
+    };
+    let ip_loopback = |u: &url::Url| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    if req.scheme() != "http" || reg.scheme() != "http" || !ip_loopback(&reg) {
+        return false;
+    }
+    // Only the port may differ: the request must be written exactly as the parser
+    // reads it, and equal the registration once the port is replaced.
+    let mut without_port = req.clone();
+    if without_port.set_port(reg.port()).is_err() {
+        return false;
+    }
+    req.as_str() == requested && without_port.as_str() == reg.as_str()
+}
+
 /// Printable ASCII other than space and the characters RFC 3986 never allows
 /// unencoded (`"<>\\^`{|}`).
 fn is_plain_uri_byte(b: u8) -> bool {
@@ -116,6 +150,42 @@ mod tests {
             "com.example.app:/oauth2redirect",
         ] {
             assert_eq!(validate_for_registration(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn matching_is_exact_except_the_loopback_port() {
+        let registered = vec![
+            "https://app.example.com/cb".to_string(),
+            "http://127.0.0.1/callback".to_string(),
+            "http://[::1]:8080/cb".to_string(),
+            "http://localhost:3000/cb".to_string(),
+        ];
+        for ok in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1:51234/callback",
+            "http://127.0.0.1/callback",
+            "http://[::1]:9999/cb",
+            "http://localhost:3000/cb",
+        ] {
+            assert!(matches_registered(ok, &registered).is_some(), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com/cb/",
+            "https://app.example.com/cb?x=1",
+            "https://APP.example.com/cb",
+            "https://app.example.com/CB",
+            "https://app.example.com:443/cb",
+            "https://app.example.com/cb#",
+            "http://127.0.0.1:5000/callback/evil",
+            "http://127.0.0.1:5000/callback?x",
+            "https://127.0.0.1:5000/callback",
+            "http://localhost:3001/cb",
+            "http://127.0.0.2/callback",
+            "http://127.0.0.1:5000/callback#f",
+            "http://127.1:5000/callback",
+        ] {
+            assert!(matches_registered(bad, &registered).is_none(), "{bad}");
         }
     }
 

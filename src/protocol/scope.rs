@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use super::error::OAuthError;
+
 /// A set of scope tokens, kept sorted so its text form is stable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope(BTreeSet<String>);
@@ -45,6 +47,25 @@ impl Scope {
     }
 }
 
+/// The scope of a request that may ask for at most `allowed` (RFC 6749 §3.3).
+///
+/// An omitted (or empty) `scope` means all of `allowed`, the client's registered
+/// scope. Anything outside it is `invalid_scope`: never silently dropped.
+pub fn requested_within(requested: Option<&str>, allowed: &Scope) -> Result<Scope, OAuthError> {
+    let Some(text) = requested.filter(|t| !t.trim().is_empty()) else {
+        return Ok(allowed.clone());
+    };
+    let scope = Scope::parse(text).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+    let extra: Vec<&str> = scope.iter().filter(|t| !allowed.contains(t)).collect();
+    if !extra.is_empty() {
+        return Err(OAuthError::InvalidScope(format!(
+            "not allowed for this client: {}",
+            extra.join(" ")
+        )));
+    }
+    Ok(scope)
+}
+
 /// %x21 / %x23-5B / %x5D-7E
 fn is_scope_char(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
@@ -80,6 +101,26 @@ mod tests {
         for bad in ["a\"b", "a\\b", "caf\u{e9}", "tab\there"] {
             assert!(Scope::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn requested_scope_defaults_to_allowed_and_refuses_extras() {
+        let allowed = Scope::parse("openid profile").unwrap();
+        assert_eq!(requested_within(None, &allowed).unwrap(), allowed);
+        assert_eq!(requested_within(Some(" "), &allowed).unwrap(), allowed);
+        assert_eq!(
+            requested_within(Some("profile"), &allowed)
+                .unwrap()
+                .to_string(),
+            "profile"
+        );
+        let err = requested_within(Some("openid admin"), &allowed).unwrap_err();
+        assert_eq!(err.code(), "invalid_scope");
+        assert!(err.description().contains("admin"));
+        assert_eq!(
+            requested_within(Some("a\\b"), &allowed).unwrap_err().code(),
+            "invalid_scope"
+        );
     }
 
     #[test]

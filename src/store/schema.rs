@@ -81,7 +81,6 @@ diesel::table! {
         redirect_uri -> Text,
         scope -> Text,
         code_challenge -> Nullable<Text>,
-        code_challenge_method -> Nullable<Text>,
         nonce -> Nullable<Text>,
         auth_time -> BigInt,
         amr -> Text,
@@ -90,6 +89,24 @@ diesel::table! {
         consumed_at -> Nullable<BigInt>,
         access_token_jti -> Nullable<Text>,
         access_token_expires_at -> Nullable<BigInt>,
+        redirect_uri_given -> Bool,
+    }
+}
+
+diesel::table! {
+    authorization_requests (id) {
+        id -> Text,
+        browser_hash -> Text,
+        csrf_token -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        scope -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 
@@ -165,6 +182,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(authorization_codes -> clients (client_id));
+diesel::joinable!(authorization_requests -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(refresh_token_families -> clients (client_id));
 diesel::joinable!(refresh_token_families -> users (user_id));
@@ -177,6 +195,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     consents,
     authorization_codes,
+    authorization_requests,
     refresh_token_families,
     refresh_tokens,
     signing_keys,
