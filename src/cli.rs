@@ -140,6 +140,10 @@ pub struct ClientCreateArgs {
     /// client_secret_basic, client_secret_post or none.
     #[arg(long, value_name = "METHOD")]
     pub token_endpoint_auth_method: Option<String>,
+    /// Algorithm of this client's access tokens (one of signing_algs); default: the
+    /// server's access_token_signing_alg.
+    #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
+    pub access_token_signing_alg: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

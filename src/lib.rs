@@ -16,6 +16,7 @@ pub mod keys;
 pub mod manage;
 pub mod protocol;
 pub mod store;
+pub mod views;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub enum StartError {
     Keys(#[from] KeyError),
     #[error("cannot start the HTTP server: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Random(#[from] crypto::RandomError),
 }
 
 /// A started server and the keys it signs with.
@@ -100,26 +103,32 @@ pub async fn start(
     let url = config.database_url.clone();
     let pool_size = config.pool_size;
     let migrate = options.migrate;
-    let (store, secret_hasher) = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&url, pool_size)?;
-        let mut conn = store.conn()?;
-        if migrate {
-            for version in migrations::run_pending(&mut conn)? {
-                tracing::info!(version, "applied migration");
+    let argon2 = config.argon2;
+    let (store, secret_hasher, successors, dummy_password_hash) =
+        tokio::task::spawn_blocking(move || {
+            let store = Store::open(&url, pool_size)?;
+            let mut conn = store.conn()?;
+            if migrate {
+                for version in migrations::run_pending(&mut conn)? {
+                    tracing::info!(version, "applied migration");
+                }
+            } else {
+                let behind = migrations::pending_count(&mut conn)?;
+                if behind > 0 {
+                    return Err(StartError::SchemaBehind(behind));
+                }
             }
-        } else {
-            let behind = migrations::pending_count(&mut conn)?;
-            if behind > 0 {
-                return Err(StartError::SchemaBehind(behind));
-            }
-        }
-        let hasher =
-            manage::clients::secret_hasher(&mut conn, store::unix_seconds(SystemTime::now()))?;
-        drop(conn);
-        Ok::<_, StartError>((store, hasher))
-    })
-    .await
-    .map_err(|e| StoreError::Blocking(e.to_string()))??;
+            let now = store::unix_seconds(SystemTime::now());
+            let hasher = manage::clients::secret_hasher(&mut conn, now)?;
+            let successors = manage::clients::successor_deriver(&mut conn, now)?;
+            drop(conn);
+            let dummy =
+                crypto::password::hash(&argon2, &crypto::Secret::new(crypto::random::token()?))
+                    .map_err(manage::ManageError::from)?;
+            Ok::<_, StartError>((store, hasher, successors, dummy))
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))??;
 
     let keys = KeyRing::open(store.clone(), &config, options.clock.clone()).await?;
     keys.spawn_reloader();
@@ -130,6 +139,10 @@ pub async fn start(
         keys: keys.clone(),
         clock: options.clock.clone(),
         discovery: http::discovery::Documents::render(&config)?,
+        successors,
+        dummy_password_hash,
+        cookies: http::cookies::Cookies::for_issuer(&config.issuer),
+        rate_limits: http::rate_limit::Limiters::new(&config.rate_limits),
     });
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
     if let Some(workers) = options.workers {

@@ -21,6 +21,13 @@ struct Created<'a> {
 
 /// `client create`
 pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
+    if let Some(alg) = &args.access_token_signing_alg {
+        if !config.keys.algs.iter().any(|a| a.as_str() == alg) {
+            return Err(Failure::usage(format!(
+                "--access-token-signing-alg {alg} is not in signing_algs"
+            )));
+        }
+    }
     let mut conn = admin_connection(config)?;
     let registered = clients::register(
         &mut conn,
@@ -32,6 +39,7 @@ pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
             scope: args.scope,
             public: args.public,
             token_endpoint_auth_method: args.token_endpoint_auth_method,
+            access_token_signing_alg: args.access_token_signing_alg,
         },
         "cli",
         now(),

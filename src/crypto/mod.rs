@@ -1,6 +1,7 @@
 //! Small cryptographic building blocks, all on `ring` (and `argon2` for passwords).
 
 pub mod client_secret;
+pub mod derived_token;
 pub mod password;
 pub mod random;
 mod secret;
@@ -22,3 +23,17 @@ pub fn etag(body: &[u8]) -> String {
 #[derive(Debug, thiserror::Error)]
 #[error("the system random number generator failed")]
 pub struct RandomError;
+
+/// How bearer values (codes, refresh tokens, session ids) are stored: BASE64URL of
+/// their SHA-256, so a copy of the database redeems nothing.
+pub fn token_hash(token: &str) -> String {
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// Compares two secrets without leaking where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::jwks::JWKS_PATH;
 use super::{public_document, AppState};
 use crate::config::Config;
-use crate::protocol::discovery::{self, Capabilities, Document};
+use crate::protocol::discovery::{self, Capabilities, Document, EndpointPaths};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for (path, document) in [
@@ -67,6 +67,12 @@ fn capabilities(config: &Config) -> Capabilities {
         issuer: config.issuer.clone(),
         jwks_path: JWKS_PATH,
         signing_algs: algs.iter().map(|a| a.as_str()).collect(),
+        endpoints: EndpointPaths {
+            authorization: super::authorize::AUTHORIZE_PATH,
+            token: super::token::TOKEN_PATH,
+            revocation: super::revocation::REVOCATION_PATH,
+            introspection: super::introspection::INTROSPECTION_PATH,
+        },
     }
 }
 

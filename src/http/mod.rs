@@ -2,11 +2,25 @@
 //! area registers its own routes with `configure`.
 
 mod assets;
+pub mod authorize;
+mod client_auth;
+pub mod consent;
+pub mod cookies;
 pub mod discovery;
+mod flow;
+mod form;
 mod health;
+pub mod introspection;
 mod jwks;
+mod known_token;
+pub mod login;
+mod oauth_response;
+mod pages;
 mod public_document;
+pub mod rate_limit;
 mod request_id;
+pub mod revocation;
+pub mod token;
 
 use std::sync::Arc;
 
@@ -16,6 +30,7 @@ use actix_web::web;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::client_secret::ClientSecretHasher;
+use crate::crypto::derived_token::SuccessorDeriver;
 use crate::keys::KeyRing;
 use crate::store::Store;
 
@@ -28,14 +43,26 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The server metadata documents, rendered at start.
     pub discovery: discovery::Documents,
+    /// Derives refresh-token successors.
+    pub successors: SuccessorDeriver,
+    /// An argon2id hash of nothing, checked for unknown users (same work, no enumeration).
+    pub dummy_password_hash: String,
+    pub cookies: cookies::Cookies,
+    pub rate_limits: rate_limit::Limiters,
 }
 
 /// Registers every route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     health::configure(cfg);
     assets::configure(cfg);
     jwks::configure(cfg);
     discovery::configure(cfg);
+    authorize::configure(cfg, state);
+    login::configure(cfg, state);
+    consent::configure(cfg);
+    token::configure(cfg, state);
+    revocation::configure(cfg, state);
+    introspection::configure(cfg, state);
 }
 
 /// The app with its middleware, for `HttpServer::new`.
@@ -50,9 +77,11 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let routes = state.clone();
     actix_web::App::new()
         .app_data(state)
-        .configure(configure)
+        .app_data(web::PayloadConfig::new(form::MAX_FORM_BYTES))
+        .configure(move |cfg| configure(cfg, &routes))
         .wrap(
             DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::ManageError;
 use crate::crypto::client_secret::ClientSecretHasher;
+use crate::crypto::derived_token::SuccessorDeriver;
 use crate::crypto::{random, Secret};
+use crate::keys::KeyAlg;
 use crate::protocol::client_metadata::{self, ClientMetadata, ClientRegistration};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::clients::{self, ClientRow};
@@ -24,6 +26,21 @@ pub fn secret_hasher(conn: &mut DbConn, now: i64) -> Result<ClientSecretHasher, 
         .decode(encoded)
         .map_err(|_| StoreError::Corrupt(format!("server secret {SECRET_HASH_KEY}")))?;
     Ok(ClientSecretHasher::new(&key))
+}
+
+/// Name of the server secret that keys refresh-token successors.
+const SUCCESSOR_KEY: &str = "refresh_token_successor_key";
+
+/// The deriver of refresh-token successors, keyed with its own server key (made on
+/// first use).
+pub fn successor_deriver(conn: &mut DbConn, now: i64) -> Result<SuccessorDeriver, ManageError> {
+    let encoded = server_secrets::get_or_create(conn, SUCCESSOR_KEY, now, || {
+        Ok(STANDARD.encode(random::bytes::<32>()?))
+    })?;
+    let key = STANDARD
+        .decode(encoded)
+        .map_err(|_| StoreError::Corrupt(format!("server secret {SUCCESSOR_KEY}")))?;
+    Ok(SuccessorDeriver::new(&key))
 }
 
 /// A client as shown to admins: RFC 7591 §3.2.1 metadata, no secret.
@@ -76,6 +93,12 @@ pub fn register(
     actor: &str,
     now: i64,
 ) -> Result<RegisteredClient, ManageError> {
+    let access_token_alg = match registration.access_token_signing_alg.as_deref() {
+        Some(alg) => Some(alg.parse::<KeyAlg>().map_err(|_| {
+            ManageError::Invalid(format!("unknown access token signing algorithm `{alg}`"))
+        })?),
+        None => None,
+    };
     let metadata =
         client_metadata::validate(registration).map_err(|e| ManageError::Invalid(e.to_string()))?;
     let id = random::identifier()?;
@@ -85,7 +108,8 @@ pub fn register(
         let (secret, hash) = secret_hasher(conn, now)?.generate()?;
         (Some(secret), Some(hash))
     };
-    let row = ClientRow::new(id.clone(), &metadata, secret_hash, now)?;
+    let mut row = ClientRow::new(id.clone(), &metadata, secret_hash, now)?;
+    row.access_token_signing_alg = access_token_alg.map(|a| a.as_str().to_owned());
     let event = AuditEvent {
         kind: "client.created",
         actor: Some(actor),

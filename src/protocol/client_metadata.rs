@@ -123,6 +123,8 @@ pub struct ClientRegistration {
     pub scope: Option<String>,
     pub public: bool,
     pub token_endpoint_auth_method: Option<String>,
+    /// RS256, ES256 or EdDSA; `None`: the server's default for access tokens.
+    pub access_token_signing_alg: Option<String>,
 }
 
 /// Checked metadata, ready to store.

@@ -22,13 +22,46 @@ pub struct Capabilities {
     pub jwks_path: &'static str,
     /// Algorithms with keys, in order of preference (RS256 first: OIDC Core §3.1.3.7).
     pub signing_algs: Vec<&'static str>,
+    /// Paths of the mounted OAuth endpoints, appended to the issuer.
+    pub endpoints: EndpointPaths,
 }
+
+/// Where the OAuth endpoints are mounted.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointPaths {
+    pub authorization: &'static str,
+    pub token: &'static str,
+    pub revocation: &'static str,
+    pub introspection: &'static str,
+}
+
+/// The grants served (OAuth 2.1: no implicit, no password).
+const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+/// RFC 6749 §2.3.1 and public clients.
+const TOKEN_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// Introspection answers confidential clients only.
+const INTROSPECTION_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
 
 /// The metadata document. Optional members are left out rather than sent empty.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Metadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
     pub jwks_uri: String,
+    /// RFC 8414 §2: REQUIRED. `code` only (OAuth 2.1).
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 7636 §4.3 / RFC 8414 §2: `S256` only; `plain` is refused.
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// RFC 9207 §3: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     /// OIDC Discovery §3: REQUIRED; only `public` subject identifiers are issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_types_supported: Option<Vec<&'static str>>,
@@ -40,9 +73,23 @@ pub struct Metadata {
 /// The document for `capabilities`.
 pub fn metadata(capabilities: &Capabilities, document: Document) -> Metadata {
     let oidc = document == Document::OpenIdConfiguration;
+    let url = |path| endpoint_url(&capabilities.issuer, path);
+    let paths = capabilities.endpoints;
     Metadata {
         issuer: capabilities.issuer.clone(),
-        jwks_uri: endpoint_url(&capabilities.issuer, capabilities.jwks_path),
+        authorization_endpoint: url(paths.authorization),
+        token_endpoint: url(paths.token),
+        jwks_uri: url(capabilities.jwks_path),
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query"],
+        grant_types_supported: GRANT_TYPES.to_vec(),
+        token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS.to_vec(),
+        code_challenge_methods_supported: vec!["S256"],
+        authorization_response_iss_parameter_supported: true,
+        revocation_endpoint: url(paths.revocation),
+        revocation_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS.to_vec(),
+        introspection_endpoint: url(paths.introspection),
+        introspection_endpoint_auth_methods_supported: INTROSPECTION_AUTH_METHODS.to_vec(),
         subject_types_supported: oidc.then(|| vec!["public"]),
         id_token_signing_alg_values_supported: oidc.then(|| capabilities.signing_algs.clone()),
     }
@@ -63,6 +110,12 @@ mod tests {
             issuer: issuer.into(),
             jwks_path: "/.well-known/jwks.json",
             signing_algs: vec!["RS256", "ES256"],
+            endpoints: EndpointPaths {
+                authorization: "/authorize",
+                token: "/token",
+                revocation: "/revoke",
+                introspection: "/introspect",
+            },
         }
     }
 

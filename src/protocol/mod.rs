@@ -22,6 +22,7 @@ pub mod client_metadata;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod login;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;

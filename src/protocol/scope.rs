@@ -42,6 +42,11 @@ impl Scope {
         self.0.is_subset(&other.0)
     }
 
+    /// Every token of `self` and of `other`.
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }

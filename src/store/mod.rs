@@ -6,11 +6,17 @@
 //! reach them through [`Store::run`], which moves them to the blocking pool.
 
 pub mod audit;
+pub mod authorization_codes;
+pub mod authorization_requests;
 pub mod clients;
 mod connection;
+pub mod consents;
 pub mod migrations;
+pub mod refresh_tokens;
+pub mod revoked_access_tokens;
 pub mod schema;
 pub mod server_secrets;
+pub mod sessions;
 pub mod signing_keys;
 mod url;
 pub mod users;

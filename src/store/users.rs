@@ -72,3 +72,45 @@ pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<User
         .first(c)
         .optional())?)
 }
+
+/// The user with this id, if any.
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(db_run!(conn, |c| users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Counts a failed login in one statement (parallel failures all count) and returns
+/// the new count.
+pub fn count_failed_login(conn: &mut DbConn, id: &str) -> Result<i32, StoreError> {
+    Ok(db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set(users::failed_login_count.eq(users::failed_login_count + 1))
+        .returning(users::failed_login_count)
+        .get_result(c))?)
+}
+
+/// Locks the account until `until`.
+pub fn lock(conn: &mut DbConn, id: &str, until: i64) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set(users::locked_until.eq(until))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Clears the failure count after a successful login.
+pub fn clear_failed_logins(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::update(users::table.find(id))
+        .filter(
+            users::failed_login_count
+                .ne(0)
+                .or(users::locked_until.is_not_null())
+        )
+        .set((
+            users::failed_login_count.eq(0),
+            users::locked_until.eq(None::<i64>)
+        ))
+        .execute(c))?;
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! The authorization flow between the authorization request and the redirect back
+//! to the client. The checked request waits server-side ([`PendingRequestRow`]),
+//! bound to the browser that started it; the login and consent pages carry only its
+//! id and its CSRF token. Each flow has its own id, so two tabs run two flows.
+
+// An error page is the natural `Err` of a page step; it is built once per request.
+#![allow(clippy::result_large_err)]
+
+use actix_web::http::header::LOCATION;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{pages, AppState};
+use crate::crypto::{constant_time_eq, random, token_hash};
+use crate::protocol::authorize::{self, AuthorizationRequest, ErrorRedirect};
+use crate::protocol::error::OAuthError;
+use crate::protocol::scope::Scope;
+use crate::store::audit::{self, AuditEvent};
+use crate::store::authorization_codes::{self, CodeRow};
+use crate::store::authorization_requests::{self, PendingRequestRow};
+use crate::store::sessions::{self, SessionRow};
+use crate::store::users::{self, UserRow};
+use crate::store::{consents, StoreError};
+
+/// A live session and its (enabled) user.
+pub struct SignedIn {
+    pub session: SessionRow,
+    pub user: UserRow,
+}
+
+/// The signed-in user of the request, if its session is live and the user enabled.
+/// Each use pushes the idle deadline out, never past the absolute one.
+pub async fn signed_in(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Option<SignedIn>, StoreError> {
+    let Some(session_id) = state.cookies.session_id(req) else {
+        return Ok(None);
+    };
+    let id_hash = token_hash(&session_id);
+    let now = state.clock.now();
+    let lifetimes = state.config.lifetimes;
+    state
+        .store
+        .run(move |conn| {
+            let Some(session) = sessions::find_live(conn, &id_hash, now)? else {
+                return Ok(None);
+            };
+            let Some(user) = users::find(conn, &session.user_id)?.filter(|u| !u.disabled) else {
+                return Ok(None);
+            };
+            let absolute = session.created_at + seconds(lifetimes.session_absolute);
+            let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
+            if expires_at > session.expires_at {
+                sessions::touch(conn, &id_hash, now, expires_at)?;
+            }
+            Ok(Some(SignedIn { session, user }))
+        })
+        .await
+}
+
+pub fn seconds(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The pending request `id`, if it is live and was started by this browser;
+/// otherwise the error page to show.
+pub async fn pending(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    id: Option<&str>,
+) -> Result<PendingRequestRow, HttpResponse> {
+    let expired = || {
+        pages::error(
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired",
+            "This sign-in request is unknown, already answered or expired. Go back to the application and start again.",
+        )
+    };
+    let Some(id) = id.map(str::to_owned) else {
+        return Err(expired());
+    };
+    let now = state.clock.now();
+    let row = state
+        .store
+        .run(move |conn| authorization_requests::find_live(conn, &id, now))
+        .await
+        .map_err(|e| pages::server_error(&e))?
+        .ok_or_else(expired)?;
+    let bound = state
+        .cookies
+        .browser_id(req)
+        .is_some_and(|browser| constant_time_eq(&token_hash(&browser), &row.browser_hash));
+    if !bound {
+        return Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "This sign-in belongs to another browser",
+            "This sign-in request was started in another browser or the browser's cookies were cleared. Go back to the application and start again.",
+        ));
+    }
+    Ok(row)
+}
+
+/// The CSRF check of the login and consent forms: the token of the pending request,
+/// compared in constant time.
+pub fn check_csrf(
+    pending: &PendingRequestRow,
+    presented: Option<&str>,
+) -> Result<(), HttpResponse> {
+    if presented.is_some_and(|t| constant_time_eq(t, &pending.csrf_token)) {
+        Ok(())
+    } else {
+        Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "The form could not be accepted",
+            "The form was not sent from this page or has expired. Go back, reload the page and try again.",
+        ))
+    }
+}
+
+/// The checked request a pending row holds.
+pub fn request_of(row: &PendingRequestRow) -> Result<AuthorizationRequest, StoreError> {
+    Ok(AuthorizationRequest {
+        client_id: row.client_id.clone(),
+        redirect_uri: row.redirect_uri.clone(),
+        redirect_uri_given: row.redirect_uri_given,
+        scope: Scope::parse(&row.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        state: row.state.clone(),
+        code_challenge: row.code_challenge.clone(),
+        nonce: row.nonce.clone(),
+    })
+}
+
+/// The next step for a signed-in user: the consent page, or — with consent on
+/// record for these scopes — the code.
+pub async fn proceed(
+    state: &web::Data<AppState>,
+    pending: PendingRequestRow,
+    signed_in: &SignedIn,
+) -> HttpResponse {
+    let user_id = signed_in.user.id.clone();
+    let client_id = pending.client_id.clone();
+    let granted = match state
+        .store
+        .run(move |conn| consents::find(conn, &user_id, &client_id))
+        .await
+    {
+        Ok(granted) => granted.and_then(|s| Scope::parse(&s).ok()),
+        Err(e) => return pages::server_error(&e),
+    };
+    let requested = match Scope::parse(&pending.scope) {
+        Ok(s) => s,
+        Err(e) => return pages::server_error(&e),
+    };
+    if authorize::needs_consent(&requested, granted.as_ref()) {
+        return see_other(&format!("/consent?request={}", pending.id));
+    }
+    answer_with_code(state, pending, signed_in, None).await
+}
+
+/// Issues the code and sends the browser back to the client (RFC 6749 §4.1.2). The
+/// pending request is removed in the same transaction, so a double submit answers
+/// once; `new_consent` is stored with it.
+pub async fn answer_with_code(
+    state: &web::Data<AppState>,
+    pending: PendingRequestRow,
+    signed_in: &SignedIn,
+    new_consent: Option<Scope>,
+) -> HttpResponse {
+    let request = match request_of(&pending) {
+        Ok(r) => r,
+        Err(e) => return pages::server_error(&e),
+    };
+    let code = match random::token() {
+        Ok(c) => c,
+        Err(e) => return pages::server_error(&e),
+    };
+    let now = state.clock.now();
+    let row = CodeRow {
+        code_hash: token_hash(&code),
+        client_id: pending.client_id.clone(),
+        user_id: signed_in.user.id.clone(),
+        sid: Some(signed_in.session.sid.clone()),
+        redirect_uri: pending.redirect_uri.clone(),
+        scope: pending.scope.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        nonce: pending.nonce.clone(),
+        auth_time: signed_in.session.auth_time,
+        amr: signed_in.session.amr.clone(),
+        created_at: now,
+        expires_at: now + seconds(state.config.lifetimes.authorization_code),
+        consumed_at: None,
+        access_token_jti: None,
+        access_token_expires_at: None,
+        redirect_uri_given: pending.redirect_uri_given,
+    };
+    let pending_id = pending.id.clone();
+    let issued = state
+        .store
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                if !authorization_requests::take(conn, &pending_id)? {
+                    return Ok(false);
+                }
+                if let Some(scope) = &new_consent {
+                    consents::upsert(conn, &row.user_id, &row.client_id, &scope.to_string(), now)?;
+                }
+                authorization_codes::insert(conn, &row)?;
+                let event = AuditEvent {
+                    kind: "authorization_code_issued",
+                    actor: None,
+                    user_id: Some(&row.user_id),
+                    client_id: Some(&row.client_id),
+                    ip: None,
+                    detail: serde_json::json!({ "scope": row.scope }),
+                };
+                audit::record(conn, &event, now)?;
+                Ok(true)
+            })
+        })
+        .await;
+    match issued {
+        Ok(true) => see_other(&authorize::success_redirect(
+            &request,
+            &code,
+            &state.config.issuer,
+        )),
+        Ok(false) => pages::error(
+            StatusCode::BAD_REQUEST,
+            "This sign-in has been answered",
+            "This sign-in request has already been answered. Go back to the application.",
+        ),
+        Err(e) => pages::server_error(&e),
+    }
+}
+
+/// Ends the pending request with an error sent to the client (e.g. `access_denied`).
+pub async fn answer_with_error(
+    state: &web::Data<AppState>,
+    pending: PendingRequestRow,
+    error: OAuthError,
+) -> HttpResponse {
+    let id = pending.id.clone();
+    match state
+        .store
+        .run(move |conn| authorization_requests::take(conn, &id))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "This sign-in has been answered",
+                "This sign-in request has already been answered. Go back to the application.",
+            )
+        }
+        Err(e) => return pages::server_error(&e),
+    }
+    let redirect = ErrorRedirect {
+        redirect_uri: pending.redirect_uri,
+        state: pending.state,
+        error,
+    };
+    see_other(&authorize::error_redirect(&redirect, &state.config.issuer))
+}
+
+/// `303 See Other` to `location`: after a form POST the browser follows with GET.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// The registered name of the client, for the pages.
+pub async fn client_name(
+    state: &web::Data<AppState>,
+    client_id: &str,
+) -> Result<String, HttpResponse> {
+    let id = client_id.to_owned();
+    match state
+        .store
+        .run(move |conn| crate::store::clients::find(conn, &id))
+        .await
+    {
+        Ok(Some(row)) if !row.disabled => Ok(row.name),
+        Ok(_) => Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "This request cannot be answered",
+            "The application that sent you here is not registered, or has been disabled.",
+        )),
+        Err(e) => Err(pages::server_error(&e)),
+    }
+}

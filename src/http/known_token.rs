@@ -1,0 +1,52 @@
+//! Which of our tokens a presented string is: a refresh token (by its hash) or a
+//! JWT access token (by its signature under a published key and our issuer).
+
+use actix_web::web;
+
+use super::AppState;
+use crate::crypto::token_hash;
+use crate::protocol::tokens::{AccessTokenClaims, ACCESS_TOKEN_TYP};
+use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
+use crate::store::StoreError;
+
+/// A token this server issued; short-lived, so the variants are not boxed.
+#[allow(clippy::large_enum_variant)]
+pub enum KnownToken {
+    Refresh {
+        token: RefreshTokenRow,
+        family: FamilyRow,
+    },
+    Access(AccessTokenClaims),
+}
+
+impl KnownToken {
+    /// The client the token was issued to.
+    pub fn client_id(&self) -> &str {
+        match self {
+            KnownToken::Refresh { family, .. } => &family.client_id,
+            KnownToken::Access(claims) => &claims.client_id,
+        }
+    }
+}
+
+/// The token `presented` is, if it is one of ours (whatever its state).
+pub async fn identify(
+    state: &web::Data<AppState>,
+    presented: &str,
+) -> Result<Option<KnownToken>, StoreError> {
+    // A JWT has two dots; a refresh token is BASE64URL and has none.
+    if presented.contains('.') {
+        let claims = state
+            .keys
+            .current()
+            .verify::<AccessTokenClaims>(presented, ACCESS_TOKEN_TYP)
+            .filter(|c| c.iss == state.config.issuer);
+        return Ok(claims.map(KnownToken::Access));
+    }
+    let hash = token_hash(presented);
+    let found = state
+        .store
+        .run(move |conn| refresh_tokens::find(conn, &hash))
+        .await?;
+    Ok(found.map(|(token, family)| KnownToken::Refresh { token, family }))
+}

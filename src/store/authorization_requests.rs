@@ -1,0 +1,67 @@
+//! The `authorization_requests` table: checked authorization requests waiting for
+//! login and consent (DESIGN.md §5). The pages carry only the id.
+
+use diesel::prelude::*;
+
+use super::schema::authorization_requests;
+use super::{DbConn, StoreError};
+use crate::db_run;
+
+/// A pending authorization request. No `Debug`: it carries the CSRF token.
+#[derive(Queryable, Selectable, Insertable, Clone)]
+#[diesel(table_name = authorization_requests)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct PendingRequestRow {
+    pub id: String,
+    /// SHA-256 of the browser cookie of the browser that started it.
+    pub browser_hash: String,
+    pub csrf_token: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub scope: String,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, row: &PendingRequestRow) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::insert_into(authorization_requests::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The request with this id, if it exists and has not expired.
+pub fn find_live(
+    conn: &mut DbConn,
+    id: &str,
+    now: i64,
+) -> Result<Option<PendingRequestRow>, StoreError> {
+    Ok(db_run!(conn, |c| authorization_requests::table
+        .find(id)
+        .filter(authorization_requests::expires_at.gt(now))
+        .select(PendingRequestRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Removes the request; true for the one caller that removed it (so a double
+/// submit answers once).
+pub fn take(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::delete(
+        authorization_requests::table.find(id)
+    )
+    .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Removes expired requests; returns how many.
+pub fn delete_expired(conn: &mut DbConn, now: i64) -> Result<usize, StoreError> {
+    Ok(db_run!(conn, |c| diesel::delete(
+        authorization_requests::table.filter(authorization_requests::expires_at.le(now))
+    )
+    .execute(c))?)
+}

@@ -1,0 +1,52 @@
+//! The `consents` table: what a user allowed a client, remembered per (user, client).
+
+use diesel::prelude::*;
+
+use super::schema::consents;
+use super::{DbConn, StoreError};
+use crate::db_run;
+
+/// The scope the user has allowed the client, if any consent is stored.
+pub fn find(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(db_run!(conn, |c| consents::table
+        .find((user_id, client_id))
+        .select(consents::scope)
+        .first::<String>(c)
+        .optional())?)
+}
+
+/// Stores the consent, replacing the scope of an earlier one.
+pub fn upsert(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::insert_into(consents::table)
+        .values((
+            consents::user_id.eq(user_id),
+            consents::client_id.eq(client_id),
+            consents::scope.eq(scope),
+            consents::granted_at.eq(now),
+            consents::updated_at.eq(now),
+        ))
+        .on_conflict((consents::user_id, consents::client_id))
+        .do_update()
+        .set((consents::scope.eq(scope), consents::updated_at.eq(now)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Withdraws the consent; refresh tokens of the pair stop working at their next use.
+pub fn delete(conn: &mut DbConn, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::delete(
+        consents::table.find((user_id, client_id))
+    )
+    .execute(c))?;
+    Ok(n == 1)
+}

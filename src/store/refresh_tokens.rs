@@ -1,0 +1,159 @@
+//! The `refresh_token_families` and `refresh_tokens` tables. Tokens are stored as
+//! SHA-256. A rotation is one conditional UPDATE (`WHERE rotated_at IS NULL`): of
+//! concurrent rotations of one token exactly one succeeds. Revoking a family also
+//! revokes the access tokens issued with its refresh tokens.
+
+use diesel::prelude::*;
+
+use super::schema::{refresh_token_families, refresh_tokens};
+use super::{revoked_access_tokens, DbConn, StoreError};
+use crate::db_run;
+
+/// One grant's chain of refresh tokens.
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = refresh_token_families)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct FamilyRow {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The code the family came from: a replay of it revokes the family.
+    pub origin_code_hash: Option<String>,
+    /// The granted scope, the most any refresh may ask for.
+    pub scope: String,
+    pub sid: Option<String>,
+    pub auth_time: i64,
+    pub amr: String,
+    pub created_at: i64,
+    pub absolute_expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+/// One refresh token. No `Debug`: the hash identifies the token.
+#[derive(Queryable, Selectable, Insertable, Clone)]
+#[diesel(table_name = refresh_tokens)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub family_id: String,
+    /// The scope of the access token issued together with this refresh token.
+    pub scope: String,
+    pub created_at: i64,
+    pub idle_expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub successor_hash: Option<String>,
+    pub access_token_jti: Option<String>,
+    pub access_token_expires_at: Option<i64>,
+}
+
+pub fn insert_family(conn: &mut DbConn, row: &FamilyRow) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::insert_into(refresh_token_families::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn insert_token(conn: &mut DbConn, row: &RefreshTokenRow) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The token and its family.
+pub fn find(
+    conn: &mut DbConn,
+    token_hash: &str,
+) -> Result<Option<(RefreshTokenRow, FamilyRow)>, StoreError> {
+    Ok(db_run!(conn, |c| refresh_tokens::table
+        .inner_join(refresh_token_families::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((RefreshTokenRow::as_select(), FamilyRow::as_select()))
+        .first(c)
+        .optional())?)
+}
+
+/// The token alone.
+pub fn find_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+) -> Result<Option<RefreshTokenRow>, StoreError> {
+    Ok(db_run!(conn, |c| refresh_tokens::table
+        .find(token_hash)
+        .select(RefreshTokenRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Marks the token rotated to `successor_hash`; false when another request rotated
+/// it first.
+pub fn claim_rotation(
+    conn: &mut DbConn,
+    token_hash: &str,
+    successor_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::rotated_at.is_null())
+    )
+    .set((
+        refresh_tokens::rotated_at.eq(now),
+        refresh_tokens::successor_hash.eq(successor_hash),
+    ))
+    .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Revokes the family and every unexpired access token issued with its refresh
+/// tokens. True when this call revoked it (false: it already was).
+pub fn revoke_family(
+    conn: &mut DbConn,
+    family_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(
+        refresh_token_families::table
+            .find(family_id)
+            .filter(refresh_token_families::revoked_at.is_null())
+    )
+    .set((
+        refresh_token_families::revoked_at.eq(now),
+        refresh_token_families::revoked_reason.eq(reason),
+    ))
+    .execute(c))?;
+    let issued: Vec<(Option<String>, Option<i64>)> = db_run!(conn, |c| refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq(family_id))
+        .filter(refresh_tokens::access_token_expires_at.gt(now))
+        .select((
+            refresh_tokens::access_token_jti,
+            refresh_tokens::access_token_expires_at
+        ))
+        .load(c))?;
+    for (jti, expires_at) in issued {
+        if let (Some(jti), Some(expires_at)) = (jti, expires_at) {
+            revoked_access_tokens::revoke(conn, &jti, expires_at, now)?;
+        }
+    }
+    Ok(n == 1)
+}
+
+/// The families that grew from the code.
+pub fn families_from_code(conn: &mut DbConn, code_hash: &str) -> Result<Vec<String>, StoreError> {
+    Ok(db_run!(conn, |c| refresh_token_families::table
+        .filter(refresh_token_families::origin_code_hash.eq(code_hash))
+        .select(refresh_token_families::id)
+        .load(c))?)
+}
+
+/// Removes families whose absolute lifetime ended before `before`, with their tokens.
+pub fn delete_expired(conn: &mut DbConn, before: i64) -> Result<usize, StoreError> {
+    Ok(db_run!(conn, |c| diesel::delete(
+        refresh_token_families::table
+            .filter(refresh_token_families::absolute_expires_at.lt(before))
+    )
+    .execute(c))?)
+}
