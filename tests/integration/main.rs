@@ -2,11 +2,14 @@
 //! file, or its own Postgres database when `PORTCULLIS_TEST_POSTGRES_URL` is set —
 //! and drives the real server over HTTP or the real binary over its command line.
 
+mod authorization_flow;
 mod cli;
 mod discovery;
 mod health;
 mod keys;
+mod oauth_support;
 mod rotation_with_resource_server;
 mod serve;
 mod storage;
 mod support;
+mod token_grants;
