@@ -8,6 +8,7 @@ mod discovery;
 mod health;
 mod keys;
 mod oauth_support;
+mod relying_party;
 mod rotation_with_resource_server;
 mod serve;
 mod storage;

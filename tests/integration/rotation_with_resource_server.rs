@@ -3,7 +3,7 @@
 //! server, checks tokens issued continuously through several rotations.
 
 #[path = "../../examples/resource_server/jwks_cache.rs"]
-mod jwks_cache;
+pub mod jwks_cache;
 
 use std::sync::Arc;
 
