@@ -144,6 +144,7 @@ pub async fn start(
         cookies: http::cookies::Cookies::for_issuer(&config.issuer),
         rate_limits: http::rate_limit::Limiters::new(&config.rate_limits),
     });
+    spawn_purge(&state);
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
     if let Some(workers) = options.workers {
         server = server.workers(workers);
@@ -155,4 +156,29 @@ pub async fn start(
         server: server.listen(listener)?.run(),
         keys,
     })
+}
+
+/// Every 10 minutes, deletes expired codes, sessions, families and revoked token
+/// ids, until the server's state is dropped.
+fn spawn_purge(state: &web::Data<http::AppState>) {
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(600));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            let now = state.clock.now();
+            match state
+                .store
+                .run(move |conn| store::purge::expired(conn, now))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "purged expired rows"),
+                Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+            }
+        }
+    });
 }

@@ -12,6 +12,7 @@ pub mod clients;
 mod connection;
 pub mod consents;
 pub mod migrations;
+pub mod purge;
 pub mod refresh_tokens;
 pub mod revoked_access_tokens;
 pub mod schema;

@@ -791,3 +791,32 @@ async fn revocation_and_introspection_serve_only_the_owning_client() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn purging_removes_only_what_has_expired() {
+    let app = TestApp::start().await;
+    let client = app.code_client();
+    let user = app.create_user("alice");
+    let tokens = tokens_for(&app, &client, &user, "openid").await;
+    let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let mut conn = app.db.connect();
+    use portcullis::clock::Clock;
+    let now = app.clock.now();
+    portcullis::store::purge::expired(&mut conn, now).unwrap();
+    assert_eq!(
+        app.introspect(&client, &rt).await["active"],
+        true,
+        "nothing live is purged"
+    );
+    // Past the absolute refresh lifetime (90 days), the family is gone.
+    let later = now + 91 * 86_400;
+    assert!(portcullis::store::purge::expired(&mut conn, later).unwrap() >= 2);
+    app.clock.set(later);
+    let (status, _) = app
+        .token_json(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+        )
+        .await;
+    assert_eq!(status, 400);
+}
