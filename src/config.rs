@@ -142,8 +142,8 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "login_rate_limit",
-        default: "30",
-        doc: "login attempts per minute per client IP (burst of the same size); 0 turns the limit off",
+        default: "60",
+        doc: "login attempts per minute per client IP (burst of the same size); 0 turns the limit off. Accounts are also locked after 5 failures in a row",
     },
     Setting {
         key: "authorize_rate_limit",
@@ -152,8 +152,8 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "token_rate_limit",
-        default: "1000",
-        doc: "token, revocation and introspection requests per second per client IP (burst of the same size); 0 turns the limit off",
+        default: "10000",
+        doc: "token, revocation and introspection requests per second per client IP (burst of the same size); 0 turns the limit off. A flood guard: client secrets are 256-bit, so guessing is not the threat, and real clients must not be throttled",
     },
     Setting {
         key: "argon2_memory_kib",

@@ -466,3 +466,21 @@ async fn login_timing_does_not_tell_unknown_users_from_wrong_passwords() {
     eprintln!("login timing: unknown user {u:.4}s, wrong password {w:.4}s, ratio {ratio:.3}");
     assert!(ratio < 1.2, "unknown {u} vs wrong {w}");
 }
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited_per_ip() {
+    let app = TestApp::start_on(
+        std::sync::Arc::new(crate::support::TestDb::new()),
+        &[("PORTCULLIS_LOGIN_RATE_LIMIT", "3".into())],
+    )
+    .await;
+    let client = app.code_client();
+    let browser = app.browser();
+    let (_, challenge) = pkce_pair();
+    let login = location(&browser.authorize(&params_of(&client, &challenge)).await);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(browser.login(&login, "nobody", "x").await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
