@@ -5,6 +5,11 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::SystemTime;
 
+/// A duration as the whole seconds added to a unix time (saturating).
+pub fn seconds(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 /// A source of the current time in unix seconds.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> i64;

@@ -5,8 +5,9 @@ use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::flow::{self, seconds};
+use super::flow;
 use super::{form, pages, AppState};
+use crate::clock::seconds;
 use crate::crypto::{random, token_hash};
 use crate::protocol::authorize::{self, AuthorizeClient, AuthorizeError, AuthorizePolicy};
 use crate::protocol::params::Params;

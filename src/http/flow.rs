@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{pages, AppState};
+use crate::clock::seconds;
 use crate::crypto::{constant_time_eq, random, token_hash};
 use crate::protocol::authorize::{self, AuthorizationRequest, ErrorRedirect};
 use crate::protocol::error::OAuthError;
@@ -57,10 +58,6 @@ pub async fn signed_in(
             Ok(Some(SignedIn { session, user }))
         })
         .await
-}
-
-pub fn seconds(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The pending request `id`, if it is live and was started by this browser;

@@ -7,8 +7,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::flow::{self, seconds, SignedIn};
+use super::flow::{self, SignedIn};
 use super::{form, pages, AppState};
+use crate::clock::seconds;
 use crate::crypto::{password, random, token_hash, Secret};
 use crate::protocol::login;
 use crate::protocol::params::Params;

@@ -26,7 +26,7 @@ const ATTEMPTS: usize = 4;
 
 /// The lifecycle timing of `config` (DESIGN.md §4).
 pub fn policy(config: &Config) -> Policy {
-    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let secs = crate::clock::seconds;
     let keys = &config.keys;
     let longest_token = config.lifetimes.access_token.max(config.lifetimes.id_token);
     Policy {

@@ -3,8 +3,8 @@
 use actix_web::web;
 
 use super::issue::{self, Granted};
+use crate::clock::seconds;
 use crate::http::client_auth::AuthenticatedClient;
-use crate::http::flow::seconds;
 use crate::http::oauth_response::EndpointError;
 use crate::http::AppState;
 use crate::protocol::grants::client_credentials;

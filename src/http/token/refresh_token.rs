@@ -12,9 +12,9 @@
 use actix_web::web;
 
 use super::issue::{self, Granted};
+use crate::clock::seconds;
 use crate::crypto::token_hash;
 use crate::http::client_auth::AuthenticatedClient;
-use crate::http::flow::seconds;
 use crate::http::oauth_response::EndpointError;
 use crate::http::AppState;
 use crate::protocol::error::OAuthError;
