@@ -6,12 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::flow::{self, see_other};
-use super::{form, pages, AppState};
-use crate::protocol::authorize;
+use super::{pages, AppState};
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
-use crate::store::consents;
 use crate::views::{describe_scope, ConsentPage, ScopeLine};
 
 pub const CONSENT_PATH: &str = "/consent";
@@ -35,23 +33,15 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         Ok(None) => return see_other(&format!("/login?request={}", pending.id)),
         Err(e) => return pages::server_error(&e),
     };
-    let user_id = signed_in.user.id.clone();
-    let client_id = pending.client_id.clone();
-    let granted = match state
-        .store
-        .run(move |conn| consents::find(conn, &user_id, &client_id))
-        .await
-    {
-        Ok(g) => g.and_then(|s| Scope::parse(&s).ok()),
+    match flow::needs_consent(&state, &pending, &signed_in).await {
+        Ok(true) => {}
+        Ok(false) => return flow::answer_with_code(&state, pending, &signed_in, false).await,
         Err(e) => return pages::server_error(&e),
-    };
+    }
     let requested = match Scope::parse(&pending.scope) {
         Ok(s) => s,
         Err(e) => return pages::server_error(&e),
     };
-    if !authorize::needs_consent(&requested, granted.as_ref()) {
-        return flow::proceed(&state, pending, &signed_in).await;
-    }
     let client_name = match flow::client_name(&state, &pending.client_id).await {
         Ok(n) => n,
         Err(page) => return page,
@@ -88,47 +78,17 @@ async fn consent_decision(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params = match form::params(&req, &body) {
-        Ok(p) => p,
-        Err(e) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "The form could not be read",
-                e.description(),
-            )
-        }
-    };
-    let pending = match flow::pending(&state, &req, params.get("request")).await {
-        Ok(p) => p,
+    let (params, pending) = match flow::submitted_form(&state, &req, &body).await {
+        Ok(submitted) => submitted,
         Err(page) => return page,
     };
-    if let Err(page) = flow::check_csrf(&pending, params.get("csrf_token")) {
-        return page;
-    }
     let signed_in = match flow::signed_in(&state, &req).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other(&format!("/login?request={}", pending.id)),
         Err(e) => return pages::server_error(&e),
     };
     match params.get("decision") {
-        Some("allow") => {
-            let user_id = signed_in.user.id.clone();
-            let client_id = pending.client_id.clone();
-            let granted = match state
-                .store
-                .run(move |conn| consents::find(conn, &user_id, &client_id))
-                .await
-            {
-                Ok(g) => g.and_then(|s| Scope::parse(&s).ok()).unwrap_or_default(),
-                Err(e) => return pages::server_error(&e),
-            };
-            let requested = match Scope::parse(&pending.scope) {
-                Ok(s) => s,
-                Err(e) => return pages::server_error(&e),
-            };
-            flow::answer_with_code(&state, pending, &signed_in, Some(granted.union(&requested)))
-                .await
-        }
+        Some("allow") => flow::answer_with_code(&state, pending, &signed_in, true).await,
         // RFC 6749 §4.1.2.1: the resource owner denied the request.
         Some("deny") => {
             flow::answer_with_error(

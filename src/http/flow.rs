@@ -10,11 +10,12 @@ use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{pages, AppState};
+use super::{form, pages, AppState};
 use crate::clock::seconds;
 use crate::crypto::{constant_time_eq, random, token_hash};
 use crate::protocol::authorize::{self, AuthorizationRequest, ErrorRedirect};
 use crate::protocol::error::OAuthError;
+use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
 use crate::store::audit::{self, AuditEvent};
 use crate::store::authorization_codes::{self, CodeRow};
@@ -100,10 +101,7 @@ pub async fn pending(
 
 /// The CSRF check of the login and consent forms: the token of the pending request,
 /// compared in constant time.
-pub fn check_csrf(
-    pending: &PendingRequestRow,
-    presented: Option<&str>,
-) -> Result<(), HttpResponse> {
+fn check_csrf(pending: &PendingRequestRow, presented: Option<&str>) -> Result<(), HttpResponse> {
     if presented.is_some_and(|t| constant_time_eq(t, &pending.csrf_token)) {
         Ok(())
     } else {
@@ -121,7 +119,7 @@ pub fn request_of(row: &PendingRequestRow) -> Result<AuthorizationRequest, Store
         client_id: row.client_id.clone(),
         redirect_uri: row.redirect_uri.clone(),
         redirect_uri_given: row.redirect_uri_given,
-        scope: Scope::parse(&row.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        scope: parse_scope(&row.scope)?,
         state: row.state.clone(),
         code_challenge: row.code_challenge.clone(),
         nonce: row.nonce.clone(),
@@ -135,34 +133,63 @@ pub async fn proceed(
     pending: PendingRequestRow,
     signed_in: &SignedIn,
 ) -> HttpResponse {
+    match needs_consent(state, &pending, signed_in).await {
+        Ok(true) => see_other(&format!("/consent?request={}", pending.id)),
+        Ok(false) => answer_with_code(state, pending, signed_in, false).await,
+        Err(e) => pages::server_error(&e),
+    }
+}
+
+/// Whether the user must still be asked about the pending request's scopes.
+pub async fn needs_consent(
+    state: &web::Data<AppState>,
+    pending: &PendingRequestRow,
+    signed_in: &SignedIn,
+) -> Result<bool, StoreError> {
+    let requested = parse_scope(&pending.scope)?;
     let user_id = signed_in.user.id.clone();
     let client_id = pending.client_id.clone();
-    let granted = match state
+    let granted = state
         .store
         .run(move |conn| consents::find(conn, &user_id, &client_id))
-        .await
-    {
-        Ok(granted) => granted.and_then(|s| Scope::parse(&s).ok()),
-        Err(e) => return pages::server_error(&e),
-    };
-    let requested = match Scope::parse(&pending.scope) {
-        Ok(s) => s,
-        Err(e) => return pages::server_error(&e),
-    };
-    if authorize::needs_consent(&requested, granted.as_ref()) {
-        return see_other(&format!("/consent?request={}", pending.id));
-    }
-    answer_with_code(state, pending, signed_in, None).await
+        .await?
+        .map(|s| parse_scope(&s))
+        .transpose()?;
+    Ok(authorize::needs_consent(&requested, granted.as_ref()))
+}
+
+fn parse_scope(text: &str) -> Result<Scope, StoreError> {
+    Scope::parse(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The form of a login or consent POST and its pending request, once the browser
+/// binding and the CSRF token are checked; otherwise the error page to show.
+pub async fn submitted_form(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, PendingRequestRow), HttpResponse> {
+    let params = form::params(req, body).map_err(|e| {
+        pages::error(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            e.description(),
+        )
+    })?;
+    let pending = pending(state, req, params.get("request")).await?;
+    check_csrf(&pending, params.get("csrf_token"))?;
+    Ok((params, pending))
 }
 
 /// Issues the code and sends the browser back to the client (RFC 6749 §4.1.2). The
 /// pending request is removed in the same transaction, so a double submit answers
-/// once; `new_consent` is stored with it.
+/// once. With `remember_consent`, the requested scopes join the user's stored
+/// consent for the client in the same transaction.
 pub async fn answer_with_code(
     state: &web::Data<AppState>,
     pending: PendingRequestRow,
     signed_in: &SignedIn,
-    new_consent: Option<Scope>,
+    remember_consent: bool,
 ) -> HttpResponse {
     let request = match request_of(&pending) {
         Ok(r) => r,
@@ -199,7 +226,12 @@ pub async fn answer_with_code(
                 if !authorization_requests::take(conn, &pending_id)? {
                     return Ok(false);
                 }
-                if let Some(scope) = &new_consent {
+                if remember_consent {
+                    let granted = consents::find(conn, &row.user_id, &row.client_id)?
+                        .map(|s| parse_scope(&s))
+                        .transpose()?
+                        .unwrap_or_default();
+                    let scope = granted.union(&parse_scope(&row.scope)?);
                     consents::upsert(conn, &row.user_id, &row.client_id, &scope.to_string(), now)?;
                 }
                 authorization_codes::insert(conn, &row)?;

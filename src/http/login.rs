@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::flow::{self, SignedIn};
-use super::{form, pages, AppState};
+use super::{pages, AppState};
 use crate::clock::seconds;
 use crate::crypto::{password, random, token_hash, Secret};
 use crate::protocol::login;
@@ -78,23 +78,10 @@ async fn login_submit(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params = match form::params(&req, &body) {
-        Ok(p) => p,
-        Err(e) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "The form could not be read",
-                e.description(),
-            )
-        }
-    };
-    let pending = match flow::pending(&state, &req, params.get("request")).await {
-        Ok(p) => p,
+    let (params, pending) = match flow::submitted_form(&state, &req, &body).await {
+        Ok(submitted) => submitted,
         Err(page) => return page,
     };
-    if let Err(page) = flow::check_csrf(&pending, params.get("csrf_token")) {
-        return page;
-    }
     let username = params.get("username").unwrap_or("").to_owned();
     let password = Secret::new(params.get("password").unwrap_or("").to_owned());
     let ip = req.peer_addr().map(|a| a.ip().to_string());
