@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest};
 use super::oauth_response::EndpointError;
 use super::AppState;
 use crate::protocol::client_auth::{self, RegisteredClient};
-use crate::protocol::client_metadata::{AuthMethod, ClientMetadata};
+use crate::protocol::client_metadata::ClientMetadata;
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::store::clients::{self, ClientRow};
@@ -39,27 +39,26 @@ pub async fn authenticate(
         .store
         .run(move |conn| clients::find(conn, &id))
         .await?;
-    let registered = match &row {
-        Some(row) => Some(RegisteredClient {
-            method: row
-                .token_endpoint_auth_method
-                .parse::<AuthMethod>()
-                .map_err(|e| EndpointError::Internal(e.to_string()))?,
-            disabled: row.disabled,
-            secret_hash: row.secret_hash.as_deref(),
-            previous_secret_hash: row.previous_secret_hash.as_deref(),
-            previous_secret_expires_at: row.previous_secret_expires_at,
-        }),
+    // The metadata is parsed once: its auth method is what authentication checks.
+    let client = match row {
+        Some(row) => {
+            let metadata = row.metadata()?;
+            Some(AuthenticatedClient { row, metadata })
+        }
         None => None,
     };
+    let registered = client.as_ref().map(|c| RegisteredClient {
+        method: c.metadata.token_endpoint_auth_method,
+        disabled: c.row.disabled,
+        secret_hash: c.row.secret_hash.as_deref(),
+        previous_secret_hash: c.row.previous_secret_hash.as_deref(),
+        previous_secret_expires_at: c.row.previous_secret_expires_at,
+    });
     client_auth::authenticate(
         &presented,
         registered,
         |given, stored| state.secret_hasher.verify(given, stored),
         state.clock.now(),
     )?;
-    let row =
-        row.ok_or_else(|| OAuthError::InvalidClient("client authentication failed".into()))?;
-    let metadata = row.metadata()?;
-    Ok(AuthenticatedClient { row, metadata })
+    client.ok_or_else(|| OAuthError::InvalidClient("client authentication failed".into()).into())
 }
