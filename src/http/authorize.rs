@@ -125,10 +125,8 @@ async fn authorize(
     let row = pending.clone();
     if let Err(e) = state
         .store
-        .run(move |conn| {
-            authorization_requests::delete_expired(conn, now)?;
-            authorization_requests::insert(conn, &row)
-        })
+        // Expired requests are never read (`find_live`); the purge task removes them.
+        .run(move |conn| authorization_requests::insert(conn, &row))
         .await
     {
         return pages::server_error(&e);

@@ -31,7 +31,8 @@ pub struct SignedIn {
 }
 
 /// The signed-in user of the request, if its session is live and the user enabled.
-/// Each use pushes the idle deadline out, never past the absolute one.
+/// Use pushes the idle deadline out (never past the absolute one), written at most
+/// once a minute so that page views are not all writes.
 pub async fn signed_in(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -53,7 +54,7 @@ pub async fn signed_in(
             };
             let absolute = session.created_at + seconds(lifetimes.session_absolute);
             let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
-            if expires_at > session.expires_at {
+            if expires_at > session.expires_at && now - session.last_seen_at >= 60 {
                 sessions::touch(conn, &id_hash, now, expires_at)?;
             }
             Ok(Some(SignedIn { session, user }))

@@ -8,11 +8,10 @@ use serde::Serialize;
 
 use super::known_token::{self, KnownToken};
 use super::oauth_response::{self, EndpointError};
-use super::token::refresh_token_grant_holds;
 use super::{client_auth, form, AppState};
 use crate::protocol::error::OAuthError;
 use crate::protocol::scope::Scope;
-use crate::store::{revoked_access_tokens, users, StoreError};
+use crate::store::{refresh_tokens, revoked_access_tokens, users, StoreError};
 
 pub const INTROSPECTION_PATH: &str = "/introspect";
 
@@ -120,7 +119,7 @@ async fn introspection(
                     && now < family.absolute_expires_at;
                 let scope =
                     Scope::parse(&family.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if !live || !refresh_token_grant_holds(conn, &family, &scope)? {
+                if !live || !refresh_tokens::grant_still_holds(conn, &family, &scope)? {
                     return Ok(Introspection::default());
                 }
                 let username = users::find(conn, &family.user_id)?.map(|u| u.username);

@@ -6,8 +6,9 @@
 use diesel::prelude::*;
 
 use super::schema::{refresh_token_families, refresh_tokens};
-use super::{revoked_access_tokens, DbConn, StoreError};
+use super::{consents, revoked_access_tokens, users, DbConn, StoreError};
 use crate::db_run;
+use crate::protocol::scope::Scope;
 
 /// One grant's chain of refresh tokens.
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -139,6 +140,20 @@ pub fn revoke_family(
         }
     }
     Ok(n == 1)
+}
+
+/// The user is still enabled and still consents to everything the family holds.
+pub fn grant_still_holds(
+    conn: &mut DbConn,
+    family: &FamilyRow,
+    family_scope: &Scope,
+) -> Result<bool, StoreError> {
+    if users::find(conn, &family.user_id)?.is_none_or(|u| u.disabled) {
+        return Ok(false);
+    }
+    Ok(consents::find(conn, &family.user_id, &family.client_id)?
+        .and_then(|s| Scope::parse(&s).ok())
+        .is_some_and(|granted| family_scope.is_subset_of(&granted)))
 }
 
 /// The families that grew from the code.

@@ -45,5 +45,3 @@ async fn exchange(
         GrantType::RefreshToken => refresh_token::exchange(state, &client, &params).await,
     }
 }
-
-pub use refresh_token::grant_still_holds as refresh_token_grant_holds;

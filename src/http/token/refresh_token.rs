@@ -24,7 +24,7 @@ use crate::protocol::scope::Scope;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
-use crate::store::{consents, users, DbConn, StoreError};
+use crate::store::StoreError;
 
 pub async fn exchange(
     state: &web::Data<AppState>,
@@ -44,11 +44,11 @@ pub async fn exchange(
         .store
         .run(move |conn| {
             conn.transaction(|conn| {
-                let token_hash_ = token_hash(&presented);
+                let presented_hash = token_hash(&presented);
                 let successor_hash = token_hash(&successor);
                 // Twice at most: a rotation lost to a parallel request is decided again.
                 for _ in 0..2 {
-                    let Some((token, family)) = refresh_tokens::find(conn, &token_hash_)? else {
+                    let Some((token, family)) = refresh_tokens::find(conn, &presented_hash)? else {
                         return Ok(Err(OAuthError::InvalidGrant("unknown refresh token".into())));
                     };
                     let family_scope = parse_scope(&family.scope)?;
@@ -64,7 +64,7 @@ pub async fn exchange(
                         idle_expires_at: token.idle_expires_at,
                         rotated_at: token.rotated_at,
                         successor_unused,
-                        grant_still_holds: grant_still_holds(conn, &family, &family_scope)?,
+                        grant_still_holds: refresh_tokens::grant_still_holds(conn, &family, &family_scope)?,
                     };
                     match refresh_token::decide(&view, &client_id, requested_scope.as_deref(), now, grace) {
                         Err(e) => return Ok(Err(e)),
@@ -91,7 +91,7 @@ pub async fn exchange(
                             return Ok(Ok(granted(&family, &next, successor.clone())?));
                         }
                         Ok(RefreshDecision::Rotate { scope }) => {
-                            if !refresh_tokens::claim_rotation(conn, &token_hash_, &successor_hash, now)? {
+                            if !refresh_tokens::claim_rotation(conn, &presented_hash, &successor_hash, now)? {
                                 continue;
                             }
                             let access_expires_at = now + seconds(lifetimes.access_token);
@@ -157,20 +157,6 @@ fn granted(
         expires_at,
         refresh_token: Some(refresh_token),
     })
-}
-
-/// The user is still enabled and still consents to everything the family holds.
-pub fn grant_still_holds(
-    conn: &mut DbConn,
-    family: &FamilyRow,
-    family_scope: &Scope,
-) -> Result<bool, StoreError> {
-    if users::find(conn, &family.user_id)?.is_none_or(|u| u.disabled) {
-        return Ok(false);
-    }
-    Ok(consents::find(conn, &family.user_id, &family.client_id)?
-        .and_then(|s| Scope::parse(&s).ok())
-        .is_some_and(|granted| family_scope.is_subset_of(&granted)))
 }
 
 fn parse_scope(text: &str) -> Result<Scope, StoreError> {
