@@ -5,11 +5,11 @@ use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::flow;
-use super::{form, pages, AppState};
+use super::{flow, form, known_token, pages, AppState};
 use crate::clock::seconds;
 use crate::crypto::{random, token_hash};
 use crate::protocol::authorize::{self, AuthorizeClient, AuthorizeError, AuthorizePolicy};
+use crate::protocol::interaction::IdTokenHint;
 use crate::protocol::params::Params;
 use crate::store::authorization_requests::{self, PendingRequestRow};
 use crate::store::clients;
@@ -82,7 +82,14 @@ async fn authorize(
             .oauth
             .pkce_required_for_confidential_clients,
     };
-    let request = match authorize::validate(&params, &client_id, client, policy) {
+    let hint = match params.get("id_token_hint") {
+        None => IdTokenHint::Absent,
+        Some(token) => match known_token::our_id_token(&state, token) {
+            Some(claims) => IdTokenHint::Subject(claims.sub),
+            None => IdTokenHint::NotOurs,
+        },
+    };
+    let request = match authorize::validate(&params, &client_id, client, policy, hint) {
         Ok(request) => request,
         Err(AuthorizeError::ErrorPage(message)) => return bad_request_page(&message),
         Err(AuthorizeError::Redirect(redirect)) => {
@@ -121,6 +128,11 @@ async fn authorize(
         nonce: request.nonce.clone(),
         created_at: now,
         expires_at: now + seconds(state.config.lifetimes.authorization_request),
+        interaction: match serde_json::to_string(&request.interaction) {
+            Ok(json) => json,
+            Err(e) => return pages::server_error(&e),
+        },
+        authenticated_sid: None,
     };
     let row = pending.clone();
     if let Err(e) = state
@@ -133,10 +145,7 @@ async fn authorize(
     }
 
     let mut response = match flow::signed_in(&state, &req).await {
-        Ok(Some(signed_in)) => flow::proceed(&state, pending, &signed_in).await,
-        Ok(None) => HttpResponse::Found()
-            .insert_header((LOCATION, format!("/login?request={}", pending.id)))
-            .finish(),
+        Ok(signed_in) => flow::proceed(&state, pending, signed_in).await,
         Err(e) => pages::server_error(&e),
     };
     if new_browser {

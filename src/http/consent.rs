@@ -5,11 +5,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::flow::{self, see_other};
+use super::flow::{self, SignedIn};
 use super::{pages, AppState};
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
+use crate::store::authorization_requests::PendingRequestRow;
 use crate::views::{describe_scope, ConsentPage, ScopeLine};
 
 pub const CONSENT_PATH: &str = "/consent";
@@ -28,14 +29,14 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         Ok(p) => p,
         Err(page) => return page,
     };
-    let signed_in = match flow::signed_in(&state, &req).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other(&format!("/login?request={}", pending.id)),
-        Err(e) => return pages::server_error(&e),
+    let (pending, signed_in) = match signed_in_for(&state, &req, pending).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
     };
-    match flow::needs_consent(&state, &pending, &signed_in).await {
-        Ok(true) => {}
-        Ok(false) => return flow::answer_with_code(&state, pending, &signed_in, false).await,
+    match flow::must_ask_consent(&state, &pending, &signed_in).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => return flow::answer_with_code(&state, pending, &signed_in, false).await,
+        Ok(Err(e)) => return flow::answer_with_error(&state, pending, e).await,
         Err(e) => return pages::server_error(&e),
     }
     let requested = match Scope::parse(&pending.scope) {
@@ -73,6 +74,20 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     )
 }
 
+/// The user answering `pending`, once the session satisfies the request
+/// (`prompt=login`, `max_age`, `id_token_hint`); otherwise the login page or the
+/// error for the client.
+async fn signed_in_for(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    pending: PendingRequestRow,
+) -> Result<(PendingRequestRow, SignedIn), HttpResponse> {
+    let signed_in = flow::signed_in(state, req)
+        .await
+        .map_err(|e| pages::server_error(&e))?;
+    flow::authenticated(state, pending, signed_in).await
+}
+
 async fn consent_decision(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -82,10 +97,9 @@ async fn consent_decision(
         Ok(submitted) => submitted,
         Err(page) => return page,
     };
-    let signed_in = match flow::signed_in(&state, &req).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other(&format!("/login?request={}", pending.id)),
-        Err(e) => return pages::server_error(&e),
+    let (pending, signed_in) = match signed_in_for(&state, &req, pending).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
     };
     match params.get("decision") {
         Some("allow") => flow::answer_with_code(&state, pending, &signed_in, true).await,

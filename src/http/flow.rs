@@ -15,6 +15,7 @@ use crate::clock::seconds;
 use crate::crypto::{constant_time_eq, random, token_hash};
 use crate::protocol::authorize::{self, AuthorizationRequest, ErrorRedirect};
 use crate::protocol::error::OAuthError;
+use crate::protocol::interaction::{self, Authentication, AuthenticationStep, Interaction};
 use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
 use crate::store::audit::{self, AuditEvent};
@@ -124,30 +125,69 @@ pub fn request_of(row: &PendingRequestRow) -> Result<AuthorizationRequest, Store
         state: row.state.clone(),
         code_challenge: row.code_challenge.clone(),
         nonce: row.nonce.clone(),
+        interaction: interaction_of(row)?,
     })
 }
 
-/// The next step for a signed-in user: the consent page, or — with consent on
-/// record for these scopes — the code.
+/// The `prompt`, `max_age` and hints of a pending request.
+pub fn interaction_of(row: &PendingRequestRow) -> Result<Interaction, StoreError> {
+    serde_json::from_str(&row.interaction).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The next step of a pending request: the login page, the consent page, or the
+/// code. With `prompt=none` a page is never shown: the client gets
+/// `login_required` or `consent_required` instead (OIDC Core §3.1.2.6).
 pub async fn proceed(
     state: &web::Data<AppState>,
     pending: PendingRequestRow,
-    signed_in: &SignedIn,
+    signed_in: Option<SignedIn>,
 ) -> HttpResponse {
-    match needs_consent(state, &pending, signed_in).await {
-        Ok(true) => see_other(&format!("/consent?request={}", pending.id)),
-        Ok(false) => answer_with_code(state, pending, signed_in, false).await,
+    let (pending, signed_in) = match authenticated(state, pending, signed_in).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
+    };
+    match must_ask_consent(state, &pending, &signed_in).await {
+        Ok(Ok(true)) => see_other(&format!("/consent?request={}", pending.id)),
+        Ok(Ok(false)) => answer_with_code(state, pending, &signed_in, false).await,
+        Ok(Err(e)) => answer_with_error(state, pending, e).await,
         Err(e) => pages::server_error(&e),
     }
 }
 
-/// Whether the user must still be asked about the pending request's scopes.
-pub async fn needs_consent(
+/// The user, when the session satisfies the request (`prompt=login`, `max_age`,
+/// `id_token_hint`); otherwise the answer to send: the login page, or with
+/// `prompt=none` the error to the client.
+pub async fn authenticated(
+    state: &web::Data<AppState>,
+    pending: PendingRequestRow,
+    signed_in: Option<SignedIn>,
+) -> Result<(PendingRequestRow, SignedIn), HttpResponse> {
+    let interaction = interaction_of(&pending).map_err(|e| pages::server_error(&e))?;
+    let session = signed_in.as_ref().map(|s| Authentication {
+        subject: &s.user.id,
+        auth_time: s.session.auth_time,
+        in_this_request: pending.authenticated_sid.as_deref() == Some(s.session.sid.as_str()),
+    });
+    match (
+        interaction::authentication(&interaction, session, state.clock.now()),
+        signed_in,
+    ) {
+        (Ok(AuthenticationStep::Satisfied), Some(signed_in)) => Ok((pending, signed_in)),
+        (Ok(_), _) => Err(see_other(&format!("/login?request={}", pending.id))),
+        (Err(e), _) => Err(answer_with_error(state, pending, e).await),
+    }
+}
+
+/// Whether the user must still be asked about the pending request's scopes: consent
+/// on record does not cover them, or `prompt=consent`. The inner error is the
+/// `prompt=none` answer.
+pub async fn must_ask_consent(
     state: &web::Data<AppState>,
     pending: &PendingRequestRow,
     signed_in: &SignedIn,
-) -> Result<bool, StoreError> {
+) -> Result<Result<bool, OAuthError>, StoreError> {
     let requested = parse_scope(&pending.scope)?;
+    let interaction = interaction_of(pending)?;
     let user_id = signed_in.user.id.clone();
     let client_id = pending.client_id.clone();
     let granted = state
@@ -156,7 +196,8 @@ pub async fn needs_consent(
         .await?
         .map(|s| parse_scope(&s))
         .transpose()?;
-    Ok(authorize::needs_consent(&requested, granted.as_ref()))
+    let covered = authorize::covered_by_consent(&requested, granted.as_ref());
+    Ok(interaction::must_ask_consent(&interaction, covered))
 }
 
 fn parse_scope(text: &str) -> Result<Scope, StoreError> {

@@ -5,6 +5,7 @@ use actix_web::web;
 
 use super::AppState;
 use crate::crypto::token_hash;
+use crate::protocol::id_token::{IdTokenClaims, ID_TOKEN_TYP};
 use crate::protocol::tokens::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
 use crate::store::StoreError;
@@ -49,4 +50,15 @@ pub async fn identify(
         .run(move |conn| refresh_tokens::find(conn, &hash))
         .await?;
     Ok(found.map(|(token, family)| KnownToken::Refresh { token, family }))
+}
+
+/// The claims of `presented` if it is an ID token this server issued: signed by a
+/// published key with our issuer. Expiry is not checked — an `id_token_hint` may be
+/// expired (OIDC Core §3.1.2.1, RP-Initiated Logout §2).
+pub fn our_id_token(state: &AppState, presented: &str) -> Option<IdTokenClaims> {
+    state
+        .keys
+        .current()
+        .verify::<IdTokenClaims>(presented, ID_TOKEN_TYP)
+        .filter(|c| c.iss == state.config.issuer)
 }

@@ -14,7 +14,7 @@ use crate::crypto::{password, random, token_hash, Secret};
 use crate::protocol::login;
 use crate::protocol::params::Params;
 use crate::store::audit::{self, AuditEvent};
-use crate::store::authorization_requests::PendingRequestRow;
+use crate::store::authorization_requests::{self, PendingRequestRow};
 use crate::store::sessions::{self, SessionRow};
 use crate::store::users::{self, UserRow};
 use crate::views::LoginPage;
@@ -38,7 +38,12 @@ async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         Ok(p) => p,
         Err(page) => return page,
     };
-    render(&state, &pending, "", None, StatusCode::OK).await
+    // OIDC Core §3.1.2.1: login_hint prefills the username.
+    let hint = flow::interaction_of(&pending)
+        .ok()
+        .and_then(|i| i.login_hint)
+        .unwrap_or_default();
+    render(&state, &pending, &hint, None, StatusCode::OK).await
 }
 
 async fn render(
@@ -200,6 +205,7 @@ async fn sign_in(
     };
     let row = session.clone();
     let client_id = pending.client_id.clone();
+    let pending_id = pending.id.clone();
     let result = state
         .store
         .run(move |conn| {
@@ -209,6 +215,7 @@ async fn sign_in(
                     sessions::end(conn, &token_hash(previous), now)?;
                 }
                 sessions::insert(conn, &row)?;
+                authorization_requests::mark_authenticated(conn, &pending_id, &row.sid)?;
                 let event = AuditEvent {
                     kind: "login_succeeded",
                     actor: None,
@@ -224,8 +231,12 @@ async fn sign_in(
     if let Err(e) = result {
         return pages::server_error(&e);
     }
+    let pending = PendingRequestRow {
+        authenticated_sid: Some(session.sid.clone()),
+        ..pending
+    };
     let signed_in = SignedIn { session, user };
-    let mut response = flow::proceed(state, pending, &signed_in).await;
+    let mut response = flow::proceed(state, pending, Some(signed_in)).await;
     let cookie = state
         .cookies
         .session(session_id, seconds(lifetimes.session_absolute));

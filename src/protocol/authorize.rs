@@ -1,8 +1,10 @@
-//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3), checked one named
-//! step at a time, and the redirects that answer it (RFC 6749 §4.1.2, RFC 9207).
+//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1),
+//! checked one named step at a time, and the redirects that answer it (RFC 6749
+//! §4.1.2, RFC 9207).
 
 use super::client_metadata::{ClientMetadata, GrantType};
 use super::error::OAuthError;
+use super::interaction::{self, IdTokenHint, Interaction};
 use super::params::Params;
 use super::scope::{self, Scope};
 use super::{pkce, redirect_uri};
@@ -33,6 +35,8 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
+    /// `prompt`, `max_age` and the hints (OIDC Core §3.1.2.1).
+    pub interaction: Interaction,
 }
 
 /// Why an authorization request was refused, and how the user learns it.
@@ -60,12 +64,14 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     })
 }
 
-/// Checks the request of `client` (`None` when the `client_id` is unknown).
+/// Checks the request of `client` (`None` when the `client_id` is unknown);
+/// `id_token_hint` is the request's hint as the HTTP layer verified it.
 pub fn validate(
     params: &Params,
     client_id: &str,
     client: Option<AuthorizeClient<'_>>,
     policy: AuthorizePolicy,
+    id_token_hint: IdTokenHint,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let client = match client {
         Some(c) if !c.disabled => c.metadata,
@@ -86,6 +92,7 @@ pub fn validate(
         })
     };
     check_response_type(params).map_err(redirect_error)?;
+    check_unsupported_parameters(params).map_err(redirect_error)?;
     if !client.grant_types.contains(&GrantType::AuthorizationCode) {
         return Err(redirect_error(OAuthError::UnauthorizedClient(
             "the client is not registered for the authorization_code grant".into(),
@@ -93,6 +100,13 @@ pub fn validate(
     }
     let scope =
         scope::requested_within(params.get("scope"), &client.scope).map_err(redirect_error)?;
+    // OIDC Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID Connect request.
+    if scope.contains("openid") && !redirect_uri_given {
+        return Err(redirect_error(OAuthError::InvalidRequest(
+            "redirect_uri is required in an OpenID Connect request".into(),
+        )));
+    }
+    let interaction = check_interaction(params, id_token_hint).map_err(redirect_error)?;
     let pkce_required = client.is_public || policy.pkce_required_for_confidential_clients;
     let code_challenge = pkce::accept_challenge(
         params.get("code_challenge"),
@@ -108,7 +122,62 @@ pub fn validate(
         state,
         code_challenge,
         nonce: params.get("nonce").map(str::to_owned),
+        interaction,
     })
+}
+
+/// OIDC Core §3.1.2.1: `prompt`, `max_age`, `login_hint` and `id_token_hint`.
+/// `ui_locales`, `display`, `claims_locales` and `acr_values` are accepted and left
+/// unused, as the spec allows.
+fn check_interaction(params: &Params, hint: IdTokenHint) -> Result<Interaction, OAuthError> {
+    let expected_subject = match hint {
+        IdTokenHint::Absent => None,
+        IdTokenHint::Subject(sub) => Some(sub),
+        IdTokenHint::NotOurs => {
+            return Err(OAuthError::InvalidRequest(
+                "id_token_hint is not an ID token issued by this server".into(),
+            ))
+        }
+    };
+    Ok(Interaction {
+        prompt: interaction::parse_prompt(params.get("prompt"))?,
+        max_age: interaction::parse_max_age(params.get("max_age"))?,
+        login_hint: params.get("login_hint").map(str::to_owned),
+        expected_subject,
+    })
+}
+
+/// Parameters of features not served, refused with their own error instead of being
+/// ignored: request objects (OIDC Core §6, §3.1.2.6), the `claims` parameter (§5.5;
+/// discovery says `claims_parameter_supported: false`), `registration` (§7.2.1), and
+/// any response mode but `query` (OAuth 2.0 Multiple Response Types §2.1).
+fn check_unsupported_parameters(params: &Params) -> Result<(), OAuthError> {
+    if params.get("request").is_some() {
+        return Err(OAuthError::RequestNotSupported(
+            "request objects are not supported; send the parameters directly".into(),
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(OAuthError::RequestUriNotSupported(
+            "request_uri is not supported; send the parameters directly".into(),
+        ));
+    }
+    if params.get("registration").is_some() {
+        return Err(OAuthError::RegistrationNotSupported(
+            "the registration parameter is not supported".into(),
+        ));
+    }
+    if params.get("claims").is_some() {
+        return Err(OAuthError::InvalidRequest(
+            "the claims parameter is not supported; request claims with scopes".into(),
+        ));
+    }
+    match params.get("response_mode") {
+        None | Some("query") => Ok(()),
+        Some(other) => Err(OAuthError::InvalidRequest(format!(
+            "response_mode `{other}` is not supported; use query"
+        ))),
+    }
 }
 
 /// RFC 6749 §3.1.2.3 and RFC 9700 §4.1.3: exact match against the registered list;
@@ -151,10 +220,10 @@ fn check_response_type(params: &Params) -> Result<(), OAuthError> {
     }
 }
 
-/// Whether the user must be asked: consent is remembered per (user, client) and
-/// covers the same or fewer scopes.
-pub fn needs_consent(requested: &Scope, granted: Option<&Scope>) -> bool {
-    granted.is_none_or(|g| !requested.is_subset_of(g))
+/// Whether consent on record covers the request: consent is remembered per (user,
+/// client) and covers the same or fewer scopes.
+pub fn covered_by_consent(requested: &Scope, granted: Option<&Scope>) -> bool {
+    granted.is_some_and(|g| requested.is_subset_of(g))
 }
 
 /// RFC 6749 §4.1.2 with RFC 9207 §2: `code`, `state` and `iss` on the redirect URI.
@@ -230,6 +299,14 @@ mod tests {
     };
 
     fn run(p: &Params, c: &ClientMetadata) -> Result<AuthorizationRequest, AuthorizeError> {
+        run_with_hint(p, c, IdTokenHint::Absent)
+    }
+
+    fn run_with_hint(
+        p: &Params,
+        c: &ClientMetadata,
+        hint: IdTokenHint,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
         validate(
             p,
             "c1",
@@ -238,6 +315,7 @@ mod tests {
                 disabled: false,
             }),
             POLICY,
+            hint,
         )
     }
 
@@ -262,7 +340,7 @@ mod tests {
         let c = client(false);
         let p = params("");
         assert!(matches!(
-            validate(&p, "c1", None, POLICY),
+            validate(&p, "c1", None, POLICY, IdTokenHint::Absent),
             Err(AuthorizeError::ErrorPage(_))
         ));
         assert!(matches!(
@@ -273,7 +351,8 @@ mod tests {
                     metadata: &c,
                     disabled: true
                 }),
-                POLICY
+                POLICY,
+                IdTokenHint::Absent
             ),
             Err(AuthorizeError::ErrorPage(_))
         ));
@@ -328,7 +407,8 @@ mod tests {
                 metadata: &c,
                 disabled: false
             }),
-            relaxed
+            relaxed,
+            IdTokenHint::Absent
         )
         .is_ok());
         let c = client(true);
@@ -339,7 +419,8 @@ mod tests {
                 metadata: &c,
                 disabled: false
             }),
-            relaxed
+            relaxed,
+            IdTokenHint::Absent
         )
         .is_err());
     }
@@ -369,15 +450,70 @@ mod tests {
     #[test]
     fn consent_covers_the_same_or_fewer_scopes() {
         let granted = Scope::parse("openid profile").unwrap();
-        assert!(!needs_consent(
+        assert!(covered_by_consent(
             &Scope::parse("openid").unwrap(),
             Some(&granted)
         ));
-        assert!(!needs_consent(&granted, Some(&granted)));
-        assert!(needs_consent(
+        assert!(covered_by_consent(&granted, Some(&granted)));
+        assert!(!covered_by_consent(
             &Scope::parse("openid email").unwrap(),
             Some(&granted)
         ));
-        assert!(needs_consent(&Scope::parse("openid").unwrap(), None));
+        assert!(!covered_by_consent(&Scope::parse("openid").unwrap(), None));
+    }
+
+    #[test]
+    fn oidc_parameters_are_checked_and_kept() {
+        let req = run(
+            &params("&prompt=login%20consent&max_age=30&login_hint=alice&ui_locales=fr&display=page"),
+            &client(true),
+        )
+        .unwrap();
+        assert!(req.interaction.prompt.login && req.interaction.prompt.consent);
+        assert_eq!(req.interaction.max_age, Some(30));
+        assert_eq!(req.interaction.login_hint.as_deref(), Some("alice"));
+        let req = run_with_hint(
+            &params(""),
+            &client(true),
+            IdTokenHint::Subject("u1".into()),
+        )
+        .unwrap();
+        assert_eq!(req.interaction.expected_subject.as_deref(), Some("u1"));
+        let e = redirected_error(run_with_hint(
+            &params(""),
+            &client(true),
+            IdTokenHint::NotOurs,
+        ));
+        assert_eq!(e.error.code(), "invalid_request");
+        for (extra, code) in [
+            ("&prompt=select_account", "invalid_request"),
+            ("&max_age=-1", "invalid_request"),
+            ("&request=eyJ.x.y", "request_not_supported"),
+            ("&request_uri=urn%3Ax", "request_uri_not_supported"),
+            ("&registration=%7B%7D", "registration_not_supported"),
+            ("&claims=%7B%7D", "invalid_request"),
+            ("&response_mode=fragment", "invalid_request"),
+        ] {
+            let e = redirected_error(run(&params(extra), &client(true)));
+            assert_eq!(e.error.code(), code, "{extra}");
+            assert_eq!(e.state.as_deref(), Some("s1"));
+        }
+        assert!(run(&params("&response_mode=query"), &client(true)).is_ok());
+    }
+
+    #[test]
+    fn an_openid_request_names_its_redirect_uri() {
+        let mut c = client(true);
+        c.redirect_uris.truncate(1);
+        let p = Params::from_urlencoded(
+            format!("client_id=c1&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(redirected_error(run(&p, &c)).error.code(), "invalid_request");
+        let p = Params::from_urlencoded(
+            format!("client_id=c1&response_type=code&scope=profile&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes(),
+        )
+        .unwrap();
+        assert!(run(&p, &c).is_ok());
     }
 }

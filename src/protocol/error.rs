@@ -1,6 +1,6 @@
 //! Errors in the vocabulary of the specs: one variant per error code.
 
-/// An error code from RFC 6749 §4.1.2.1 / §5.2 (and OIDC Core §3.1.2.6 later), with a
+/// An error code from RFC 6749 §4.1.2.1 / §5.2 and OIDC Core §3.1.2.6, with a
 /// human description for `error_description`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
@@ -24,6 +24,24 @@ pub enum OAuthError {
     UnsupportedResponseType(String),
     #[error("server_error: {0}")]
     ServerError(String),
+    /// OIDC Core §3.1.2.6: `prompt=none`, and the user must sign in.
+    #[error("login_required: {0}")]
+    LoginRequired(String),
+    /// OIDC Core §3.1.2.6: `prompt=none`, and the user must consent.
+    #[error("consent_required: {0}")]
+    ConsentRequired(String),
+    /// OIDC Core §3.1.2.6: `prompt=none`, and some other page would be needed.
+    #[error("interaction_required: {0}")]
+    InteractionRequired(String),
+    /// OIDC Core §3.1.2.6: the `request` parameter (a request object) is not served.
+    #[error("request_not_supported: {0}")]
+    RequestNotSupported(String),
+    /// OIDC Core §3.1.2.6: the `request_uri` parameter is not served.
+    #[error("request_uri_not_supported: {0}")]
+    RequestUriNotSupported(String),
+    /// OIDC Core §3.1.2.6: the `registration` parameter is not served.
+    #[error("registration_not_supported: {0}")]
+    RegistrationNotSupported(String),
 }
 
 impl OAuthError {
@@ -39,6 +57,12 @@ impl OAuthError {
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
             OAuthError::ServerError(_) => "server_error",
+            OAuthError::LoginRequired(_) => "login_required",
+            OAuthError::ConsentRequired(_) => "consent_required",
+            OAuthError::InteractionRequired(_) => "interaction_required",
+            OAuthError::RequestNotSupported(_) => "request_not_supported",
+            OAuthError::RequestUriNotSupported(_) => "request_uri_not_supported",
+            OAuthError::RegistrationNotSupported(_) => "registration_not_supported",
         }
     }
 
@@ -53,7 +77,13 @@ impl OAuthError {
             | OAuthError::InvalidScope(d)
             | OAuthError::AccessDenied(d)
             | OAuthError::UnsupportedResponseType(d)
-            | OAuthError::ServerError(d) => d,
+            | OAuthError::ServerError(d)
+            | OAuthError::LoginRequired(d)
+            | OAuthError::ConsentRequired(d)
+            | OAuthError::InteractionRequired(d)
+            | OAuthError::RequestNotSupported(d)
+            | OAuthError::RequestUriNotSupported(d)
+            | OAuthError::RegistrationNotSupported(d) => d,
         }
     }
 }

@@ -22,6 +22,8 @@ pub mod client_metadata;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod id_token;
+pub mod interaction;
 pub mod login;
 pub mod params;
 pub mod pkce;

@@ -74,6 +74,9 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// OIDC Core §3.1.3.3: with the `openid` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl TokenResponse {
@@ -89,6 +92,7 @@ impl TokenResponse {
             expires_in: (claims.exp - now).max(0),
             scope: claims.scope.clone(),
             refresh_token,
+            id_token: None,
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct PendingRequestRow {
     pub nonce: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// JSON of [`Interaction`](crate::protocol::interaction::Interaction).
+    pub interaction: String,
+    /// The session that signed in while answering this request.
+    pub authenticated_sid: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &PendingRequestRow) -> Result<(), StoreError> {
@@ -46,6 +50,14 @@ pub fn find_live(
         .select(PendingRequestRow::as_select())
         .first(c)
         .optional())?)
+}
+
+/// Records that session `sid` signed in for this request.
+pub fn mark_authenticated(conn: &mut DbConn, id: &str, sid: &str) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::update(authorization_requests::table.find(id))
+        .set(authorization_requests::authenticated_sid.eq(sid))
+        .execute(c))?;
+    Ok(())
 }
 
 /// Removes the request; true for the one caller that removed it (so a double

@@ -107,6 +107,8 @@ diesel::table! {
         nonce -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        interaction -> Text,
+        authenticated_sid -> Nullable<Text>,
     }
 }
 

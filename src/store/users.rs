@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::schema::users;
 use super::{DbConn, StoreError};
 use crate::db_run;
+use crate::protocol::id_token::UserFacts;
 
 /// A stored user. No `Debug`: it carries the password hash.
 #[derive(Queryable, Selectable, Clone)]
@@ -24,6 +25,20 @@ pub struct UserRow {
     pub locked_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl UserRow {
+    /// What claims may tell of this user (OIDC Core §5.1).
+    pub fn facts(&self) -> UserFacts {
+        UserFacts {
+            subject: self.id.clone(),
+            username: self.username.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 /// A user to insert.

@@ -16,6 +16,7 @@ use crate::http::AppState;
 use crate::protocol::client_metadata::GrantType;
 use crate::protocol::error::OAuthError;
 use crate::protocol::grants::authorization_code::{check_exchange, Exchange, IssuedCode};
+use crate::protocol::id_token::{self, Authenticated};
 use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
@@ -34,15 +35,11 @@ pub async fn exchange(
     let code_verifier = params.get("code_verifier").map(str::to_owned);
     let now = state.clock.now();
     let lifetimes = state.config.lifetimes;
-    let refresh_token = if client
+    let client_may_refresh = client
         .metadata
         .grant_types
-        .contains(&GrantType::RefreshToken)
-    {
-        Some(random::token().map_err(|e| EndpointError::Internal(e.to_string()))?)
-    } else {
-        None
-    };
+        .contains(&GrantType::RefreshToken);
+    let new_refresh_token = random::token().map_err(|e| EndpointError::Internal(e.to_string()))?;
     let jti = issue::new_jti()?;
     let family_id = random::identifier().map_err(|e| EndpointError::Internal(e.to_string()))?;
     let access_expires_at = now + seconds(lifetimes.access_token);
@@ -71,9 +68,14 @@ pub async fn exchange(
                 if let Err(e) = check_exchange(&issued, &request, now) {
                     return Ok(Err(e));
                 }
-                if users::find(conn, &code.user_id)?.is_none_or(|u| u.disabled) {
-                    return Ok(Err(OAuthError::InvalidGrant("the user is disabled".into())));
-                }
+                let user = match users::find(conn, &code.user_id)? {
+                    Some(user) if !user.disabled => user,
+                    _ => return Ok(Err(OAuthError::InvalidGrant("the user is disabled".into()))),
+                };
+                let scope =
+                    Scope::parse(&code.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let refresh_token = id_token::issues_refresh_token(&scope, client_may_refresh)
+                    .then(|| new_refresh_token.clone());
                 authorization_codes::record_access_token(
                     conn,
                     &code_hash,
@@ -129,8 +131,15 @@ pub async fn exchange(
                     }),
                 };
                 audit::record(conn, &event, now)?;
-                let scope =
-                    Scope::parse(&code.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let authenticated = scope.contains("openid").then(|| Authenticated {
+                    user: user.facts(),
+                    client_id: client_id.clone(),
+                    scope: scope.clone(),
+                    auth_time: code.auth_time,
+                    sid: code.sid.clone(),
+                    amr: parse_amr(&code.amr),
+                    nonce: code.nonce.clone(),
+                });
                 Ok(Ok(Granted {
                     grant: AccessGrant {
                         subject: code.user_id.clone(),
@@ -141,12 +150,19 @@ pub async fn exchange(
                     jti: jti.clone(),
                     issued_at: now,
                     expires_at: access_expires_at,
-                    refresh_token: refresh_token.clone(),
+                    refresh_token,
+                    authenticated,
                 }))
             })
         })
         .await??;
-    issue::respond(state, &client.row, &outcome)
+    issue::respond(state, &client.row, outcome).await
+}
+
+/// The stored `amr` (a JSON array); an unreadable one tells nothing rather than
+/// failing the exchange.
+pub fn parse_amr(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
 }
 
 /// The code was not there to consume: a replay of a used code (revoke what it

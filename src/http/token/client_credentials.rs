@@ -31,13 +31,15 @@ pub async fn exchange(
         issued_at: now,
         expires_at: now + seconds(state.config.lifetimes.access_token),
         refresh_token: None,
+        // No user signed in: no ID token, whatever the scope (OIDC Core §3.1.3.3).
+        authenticated: None,
     };
-    let response = issue::respond(state, &client.row, &granted)?;
     let (client_id, jti, scope) = (
         client.row.id.clone(),
-        granted.jti,
+        granted.jti.clone(),
         granted.grant.scope.to_string(),
     );
+    let response = issue::respond(state, &client.row, granted).await?;
     state
         .store
         .run(move |conn| {

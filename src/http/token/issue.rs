@@ -1,11 +1,14 @@
-//! Signing access tokens (RFC 9068) and shaping the token response.
+//! Signing access tokens (RFC 9068) and ID tokens (OIDC Core §2), and shaping the
+//! token response.
 
 use actix_web::web;
 
 use super::super::oauth_response::EndpointError;
 use super::super::AppState;
+use crate::clock::seconds;
 use crate::crypto::random;
 use crate::keys::KeyAlg;
+use crate::protocol::id_token::{self, Authenticated, IdTokenClaims, TokenDigest, ID_TOKEN_TYP};
 use crate::protocol::tokens::{
     AccessGrant, AccessTokenClaims, Issuance, TokenResponse, ACCESS_TOKEN_TYP,
 };
@@ -25,19 +28,54 @@ pub fn access_token_alg(state: &AppState, client: &ClientRow) -> KeyAlg {
         .unwrap_or(state.config.oauth.access_token_alg)
 }
 
-/// What a grant decided to issue: the access token's facts, and a refresh token.
+/// The client's `id_token_signed_response_alg`, or RS256 (OIDC Core §3.1.3.7,
+/// OIDC Dynamic Client Registration §2).
+pub fn id_token_alg(client: &ClientRow) -> KeyAlg {
+    client
+        .id_token_signed_response_alg
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(KeyAlg::Rs256)
+}
+
+/// The hash of `at_hash` for an ID token signed with `alg` (OIDC Core §3.1.3.6).
+fn digest_of(alg: KeyAlg) -> TokenDigest {
+    match alg {
+        KeyAlg::Rs256 | KeyAlg::Es256 => TokenDigest::Sha256,
+        KeyAlg::EdDsa => TokenDigest::Sha512,
+    }
+}
+
+/// What a grant decided to issue: the access token's facts, a refresh token, and —
+/// for the `openid` scope — the authentication an ID token tells of.
 pub struct Granted {
     pub grant: AccessGrant,
     pub jti: String,
     pub issued_at: i64,
     pub expires_at: i64,
     pub refresh_token: Option<String>,
+    pub authenticated: Option<Authenticated>,
 }
 
-/// Signs the access token and builds the RFC 6749 §5.1 answer.
-pub fn respond(
+/// Signs the tokens and builds the RFC 6749 §5.1 answer. Signing is CPU work (about
+/// 1 ms per RS256 signature), so it runs on the blocking pool, not the executor.
+pub async fn respond(
     state: &web::Data<AppState>,
     client: &ClientRow,
+    granted: Granted,
+) -> Result<TokenResponse, EndpointError> {
+    let state = state.clone();
+    let access_alg = access_token_alg(&state, client);
+    let id_alg = id_token_alg(client);
+    web::block(move || sign(&state, access_alg, id_alg, &granted))
+        .await
+        .map_err(|e| EndpointError::Internal(e.to_string()))?
+}
+
+fn sign(
+    state: &AppState,
+    access_alg: KeyAlg,
+    id_alg: KeyAlg,
     granted: &Granted,
 ) -> Result<TokenResponse, EndpointError> {
     let claims = AccessTokenClaims::new(
@@ -50,13 +88,26 @@ pub fn respond(
             expires_at: granted.expires_at,
         },
     );
-    let token = state
-        .keys
-        .sign(access_token_alg(state, client), ACCESS_TOKEN_TYP, &claims)?;
-    Ok(TokenResponse::new(
-        token,
+    let access_token = state.keys.sign(access_alg, ACCESS_TOKEN_TYP, &claims)?;
+    let id_token = match &granted.authenticated {
+        Some(authenticated) => {
+            let id_claims = IdTokenClaims::new(
+                authenticated,
+                &state.config.issuer,
+                Some(id_token::at_hash(&access_token, digest_of(id_alg))),
+                granted.issued_at,
+                granted.issued_at + seconds(state.config.lifetimes.id_token),
+            );
+            Some(state.keys.sign(id_alg, ID_TOKEN_TYP, &id_claims)?)
+        }
+        None => None,
+    };
+    let mut response = TokenResponse::new(
+        access_token,
         &claims,
         state.clock.now(),
         granted.refresh_token.clone(),
-    ))
+    );
+    response.id_token = id_token;
+    Ok(response)
 }

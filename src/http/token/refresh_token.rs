@@ -11,6 +11,7 @@
 
 use actix_web::web;
 
+use super::authorization_code::parse_amr;
 use super::issue::{self, Granted};
 use crate::clock::seconds;
 use crate::crypto::token_hash;
@@ -24,7 +25,8 @@ use crate::protocol::scope::Scope;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
-use crate::store::StoreError;
+use crate::protocol::id_token::Authenticated;
+use crate::store::{users, DbConn, StoreError};
 
 pub async fn exchange(
     state: &web::Data<AppState>,
@@ -88,7 +90,7 @@ pub async fn exchange(
                             let Some(next) = refresh_tokens::find_token(conn, next)? else {
                                 return Err(StoreError::Corrupt("refresh token successor is missing".into()));
                             };
-                            return Ok(Ok(granted(&family, &next, successor.clone())?));
+                            return Ok(Ok(granted(conn, &family, &next, successor.clone())?));
                         }
                         Ok(RefreshDecision::Rotate { scope }) => {
                             if !refresh_tokens::claim_rotation(conn, &presented_hash, &successor_hash, now)? {
@@ -122,7 +124,7 @@ pub async fn exchange(
                                 }),
                             };
                             audit::record(conn, &event, now)?;
-                            return Ok(Ok(granted(&family, &next, successor.clone())?));
+                            return Ok(Ok(granted(conn, &family, &next, successor.clone())?));
                         }
                     }
                 }
@@ -130,11 +132,13 @@ pub async fn exchange(
             })
         })
         .await??;
-    issue::respond(state, &client.row, &outcome)
+    issue::respond(state, &client.row, outcome).await
 }
 
-/// The answer a rotation to `next` gives (the first time or on a retry).
+/// The answer a rotation to `next` gives (the first time or on a retry): with the
+/// `openid` scope, a new ID token for the same authentication (OIDC Core §12.2).
 fn granted(
+    conn: &mut DbConn,
     family: &FamilyRow,
     next: &RefreshTokenRow,
     refresh_token: String,
@@ -145,17 +149,35 @@ fn granted(
             "refresh token without its access token".into(),
         ));
     };
+    let scope = parse_scope(&next.scope)?;
+    let authenticated = if scope.contains("openid") {
+        // `decide` checked the user is enabled, in this transaction.
+        let user = users::find(conn, &family.user_id)?
+            .ok_or_else(|| StoreError::Corrupt("refresh token family without its user".into()))?;
+        Some(Authenticated {
+            user: user.facts(),
+            client_id: family.client_id.clone(),
+            scope: scope.clone(),
+            auth_time: family.auth_time,
+            sid: family.sid.clone(),
+            amr: parse_amr(&family.amr),
+            nonce: None,
+        })
+    } else {
+        None
+    };
     Ok(Granted {
         grant: AccessGrant {
             subject: family.user_id.clone(),
             client_id: family.client_id.clone(),
-            scope: parse_scope(&next.scope)?,
+            scope,
             auth_time: Some(family.auth_time),
         },
         jti: jti.clone(),
         issued_at: next.created_at,
         expires_at,
         refresh_token: Some(refresh_token),
+        authenticated,
     })
 }
 
