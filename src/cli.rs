@@ -144,6 +144,10 @@ pub struct ClientCreateArgs {
     /// server's access_token_signing_alg.
     #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
     pub access_token_signing_alg: Option<String>,
+    /// Algorithm of this client's ID tokens (one of signing_algs); default RS256
+    /// (OIDC Core §3.1.3.7).
+    #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
+    pub id_token_signed_response_alg: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

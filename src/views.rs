@@ -15,6 +15,27 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// Asks the user to confirm a logout that came without a valid `id_token_hint`
+/// (RP-Initiated Logout §2). The request's parameters ride along, checked again on
+/// submit.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub username: &'a str,
+    pub client_name: Option<&'a str>,
+    pub csrf_token: &'a str,
+    pub client_id: &'a str,
+    pub post_logout_redirect_uri: &'a str,
+    pub state: &'a str,
+}
+
+/// The end of a logout with nowhere (registered) to go back to.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub client_name: Option<&'a str>,
+}
+
 /// One requested scope as the user reads it.
 pub struct ScopeLine {
     pub name: String,

@@ -21,11 +21,14 @@ struct Created<'a> {
 
 /// `client create`
 pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
-    if let Some(alg) = &args.access_token_signing_alg {
-        if !config.keys.algs.iter().any(|a| a.as_str() == alg) {
-            return Err(Failure::usage(format!(
-                "--access-token-signing-alg {alg} is not in signing_algs"
-            )));
+    for (flag, alg) in [
+        ("--access-token-signing-alg", &args.access_token_signing_alg),
+        ("--id-token-signed-response-alg", &args.id_token_signed_response_alg),
+    ] {
+        if let Some(alg) = alg {
+            if !config.keys.algs.iter().any(|a| a.as_str() == alg) {
+                return Err(Failure::usage(format!("{flag} {alg} is not in signing_algs")));
+            }
         }
     }
     let mut conn = admin_connection(config)?;
@@ -40,6 +43,7 @@ pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
             public: args.public,
             token_endpoint_auth_method: args.token_endpoint_auth_method,
             access_token_signing_alg: args.access_token_signing_alg,
+            id_token_signed_response_alg: args.id_token_signed_response_alg,
         },
         "cli",
         now(),

@@ -148,6 +148,11 @@ async fn authorize(
         Ok(signed_in) => flow::proceed(&state, pending, signed_in).await,
         Err(e) => pages::server_error(&e),
     };
+    // The endpoint's redirects are the classic 302 (RFC 6749 §4.1.2's example); the
+    // flow's 303 is for the answers to the login and consent forms.
+    if response.status() == StatusCode::SEE_OTHER {
+        *response.status_mut() = StatusCode::FOUND;
+    }
     if new_browser {
         if let Err(e) = response.add_cookie(&state.cookies.browser(browser)) {
             return pages::server_error(&e);

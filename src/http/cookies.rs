@@ -48,6 +48,13 @@ impl Cookies {
         cookie
     }
 
+    /// Removes the session cookie (an expired, empty one with the same name and flags).
+    pub fn clear_session(&self) -> Cookie<'static> {
+        let mut cookie = self.base(self.session, String::new());
+        cookie.make_removal();
+        cookie
+    }
+
     /// The browser binding: a session cookie (gone when the browser closes).
     pub fn browser(&self, value: String) -> Cookie<'static> {
         self.base(self.browser, value)

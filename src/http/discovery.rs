@@ -72,6 +72,8 @@ fn capabilities(config: &Config) -> Capabilities {
             token: super::token::TOKEN_PATH,
             revocation: super::revocation::REVOCATION_PATH,
             introspection: super::introspection::INTROSPECTION_PATH,
+            userinfo: super::userinfo::USERINFO_PATH,
+            end_session: super::logout::LOGOUT_PATH,
         },
     }
 }

@@ -14,6 +14,7 @@ pub mod introspection;
 mod jwks;
 mod known_token;
 pub mod login;
+pub mod logout;
 mod oauth_response;
 mod pages;
 mod public_document;
@@ -21,6 +22,7 @@ pub mod rate_limit;
 mod request_id;
 pub mod revocation;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -63,6 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     token::configure(cfg, state);
     revocation::configure(cfg, state);
     introspection::configure(cfg, state);
+    userinfo::configure(cfg, state);
+    logout::configure(cfg, state);
 }
 
 /// The app with its middleware, for `HttpServer::new`.

@@ -93,12 +93,10 @@ pub fn register(
     actor: &str,
     now: i64,
 ) -> Result<RegisteredClient, ManageError> {
-    let access_token_alg = match registration.access_token_signing_alg.as_deref() {
-        Some(alg) => Some(alg.parse::<KeyAlg>().map_err(|_| {
-            ManageError::Invalid(format!("unknown access token signing algorithm `{alg}`"))
-        })?),
-        None => None,
-    };
+    let access_token_alg =
+        parse_alg(registration.access_token_signing_alg.as_deref(), "access token")?;
+    let id_token_alg =
+        parse_alg(registration.id_token_signed_response_alg.as_deref(), "ID token")?;
     let metadata =
         client_metadata::validate(registration).map_err(|e| ManageError::Invalid(e.to_string()))?;
     let id = random::identifier()?;
@@ -110,6 +108,7 @@ pub fn register(
     };
     let mut row = ClientRow::new(id.clone(), &metadata, secret_hash, now)?;
     row.access_token_signing_alg = access_token_alg.map(|a| a.as_str().to_owned());
+    row.id_token_signed_response_alg = id_token_alg.map(|a| a.as_str().to_owned());
     let event = AuditEvent {
         kind: "client.created",
         actor: Some(actor),
@@ -131,6 +130,15 @@ pub fn register(
         view: ClientView::new(id, &metadata, false, now),
         secret,
     })
+}
+
+/// A signing algorithm the admin named, if any: RS256, ES256 or EdDSA only.
+fn parse_alg(alg: Option<&str>, what: &str) -> Result<Option<KeyAlg>, ManageError> {
+    alg.map(|alg| {
+        alg.parse::<KeyAlg>()
+            .map_err(|_| ManageError::Invalid(format!("unknown {what} signing algorithm `{alg}`")))
+    })
+    .transpose()
 }
 
 /// Every client.

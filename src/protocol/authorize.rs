@@ -250,7 +250,7 @@ pub fn error_redirect(redirect: &ErrorRedirect, issuer: &str) -> String {
 }
 
 /// Adds parameters to the query of `uri`, keeping any query it has (RFC 6749 §3.1.2).
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let mut encoded = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         encoded.append_pair(k, v);

@@ -125,6 +125,8 @@ pub struct ClientRegistration {
     pub token_endpoint_auth_method: Option<String>,
     /// RS256, ES256 or EdDSA; `None`: the server's default for access tokens.
     pub access_token_signing_alg: Option<String>,
+    /// RS256, ES256 or EdDSA (never `none`, never HMAC); `None`: RS256.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// Checked metadata, ready to store.

@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+use super::id_token::{CLAIMS_SUPPORTED, SCOPES_SUPPORTED};
+use super::interaction::PROMPT_VALUES;
+
 /// Which of the two well-known documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Document {
@@ -33,6 +36,8 @@ pub struct EndpointPaths {
     pub token: &'static str,
     pub revocation: &'static str,
     pub introspection: &'static str,
+    pub userinfo: &'static str,
+    pub end_session: &'static str,
 }
 
 /// The grants served (OAuth 2.1: no implicit, no password).
@@ -49,6 +54,8 @@ pub struct Metadata {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// OIDC Discovery §3 / RFC 8414 §2: RECOMMENDED.
+    pub scopes_supported: Vec<&'static str>,
     /// RFC 8414 §2: REQUIRED. `code` only (OAuth 2.1).
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
@@ -68,6 +75,26 @@ pub struct Metadata {
     /// OIDC Discovery §3: REQUIRED; RS256 must be among them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_signing_alg_values_supported: Option<Vec<&'static str>>,
+    /// The OpenID Connect members below are left out of the RFC 8414 document.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<OpenIdMetadata>,
+}
+
+/// The members only OpenID Connect defines (Discovery §3, RP-Initiated Logout §3.1,
+/// Initiating User Registration §4.1's `prompt_values_supported`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OpenIdMetadata {
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
+    pub claims_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
+    /// Discovery §3 defaults this to false; said anyway, as the issue asks.
+    pub claims_parameter_supported: bool,
+    /// Discovery §3 defaults this to false.
+    pub request_parameter_supported: bool,
+    /// Discovery §3 defaults this to TRUE, so it must be said.
+    pub request_uri_parameter_supported: bool,
+    pub claim_types_supported: Vec<&'static str>,
 }
 
 /// The document for `capabilities`.
@@ -80,6 +107,7 @@ pub fn metadata(capabilities: &Capabilities, document: Document) -> Metadata {
         authorization_endpoint: url(paths.authorization),
         token_endpoint: url(paths.token),
         jwks_uri: url(capabilities.jwks_path),
+        scopes_supported: SCOPES_SUPPORTED.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],
         grant_types_supported: GRANT_TYPES.to_vec(),
@@ -92,6 +120,16 @@ pub fn metadata(capabilities: &Capabilities, document: Document) -> Metadata {
         introspection_endpoint_auth_methods_supported: INTROSPECTION_AUTH_METHODS.to_vec(),
         subject_types_supported: oidc.then(|| vec!["public"]),
         id_token_signing_alg_values_supported: oidc.then(|| capabilities.signing_algs.clone()),
+        openid: oidc.then(|| OpenIdMetadata {
+            userinfo_endpoint: url(paths.userinfo),
+            end_session_endpoint: url(paths.end_session),
+            claims_supported: CLAIMS_SUPPORTED.to_vec(),
+            prompt_values_supported: PROMPT_VALUES.to_vec(),
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            claim_types_supported: vec!["normal"],
+        }),
     }
 }
 
@@ -115,6 +153,8 @@ mod tests {
                 token: "/token",
                 revocation: "/revoke",
                 introspection: "/introspect",
+                userinfo: "/userinfo",
+                end_session: "/logout",
             },
         }
     }
@@ -141,6 +181,9 @@ mod tests {
         let json = serde_json::to_value(&m).unwrap();
         assert!(json.get("subject_types_supported").is_none());
         assert!(json.get("id_token_signing_alg_values_supported").is_none());
+        assert!(json.get("userinfo_endpoint").is_none());
+        assert!(json.get("end_session_endpoint").is_none());
+        assert_eq!(json["scopes_supported"][0], "openid");
         let m = metadata(&caps("https://a.example"), Document::OpenIdConfiguration);
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(
@@ -148,5 +191,22 @@ mod tests {
             serde_json::json!(["public"])
         );
         assert_eq!(json["id_token_signing_alg_values_supported"][0], "RS256");
+        assert_eq!(json["userinfo_endpoint"], "https://a.example/userinfo");
+        assert_eq!(json["end_session_endpoint"], "https://a.example/logout");
+        assert_eq!(
+            json["prompt_values_supported"],
+            serde_json::json!(["none", "login", "consent"])
+        );
+        for unsupported in [
+            "claims_parameter_supported",
+            "request_parameter_supported",
+            "request_uri_parameter_supported",
+        ] {
+            assert_eq!(json[unsupported], false, "{unsupported}");
+        }
+        assert!(json["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("at_hash")));
     }
 }

@@ -205,13 +205,19 @@ mod tests {
     }
 
     #[test]
-    fn at_hash_matches_the_oidc_core_example() {
-        // OIDC Core Appendix A.3 / A.4: access token and its RS256 at_hash.
+    fn at_hash_matches_published_vectors() {
+        // Ping Identity's developer guide (RS256 → SHA-256).
         assert_eq!(
-            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNCcEfiuyUnKEvidJPnW", TokenDigest::Sha256),
-            "77QmUPtjPfzWtF2AnpK9RQ"
+            at_hash("dNZX1hEZ9wBCzNL40Upu646bdzQA", TokenDigest::Sha256),
+            "wfgvmE9VxjAudsl9lc6TqA"
         );
-        assert_eq!(at_hash("x", TokenDigest::Sha512).len(), 43);
+        // The oidc-token-hash package's README (SHA-256 and SHA-512).
+        let token = "YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw";
+        assert_eq!(at_hash(token, TokenDigest::Sha256), "x7vk7f6BvQj0jQHYFIk4ag");
+        assert_eq!(
+            at_hash(token, TokenDigest::Sha512),
+            "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ"
+        );
     }
 
     #[test]

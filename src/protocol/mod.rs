@@ -17,6 +17,7 @@
 //! - it has no RFC 9207 `iss` parameter, no RFC 9068 JWT access tokens and no OIDC.
 
 pub mod authorize;
+pub mod bearer;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod discovery;
@@ -25,6 +26,7 @@ pub mod grants;
 pub mod id_token;
 pub mod interaction;
 pub mod login;
+pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;

@@ -14,6 +14,7 @@ use crate::support::TestApp;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const REDIRECT_URI: &str = "https://app.example/callback";
+pub const POST_LOGOUT_REDIRECT_URI: &str = "https://app.example/signed-out";
 
 /// A registered client as its developer holds it.
 #[derive(Clone, Debug)]
@@ -71,12 +72,14 @@ impl TestApp {
         }
     }
 
-    /// A confidential code client (basic auth) with `openid profile email` and refresh tokens.
+    /// A confidential code client (basic auth) with `openid profile email
+    /// offline_access` and refresh tokens.
     pub fn code_client(&self) -> Client {
         self.create_client(ClientRegistration {
             name: "Test App".into(),
             redirect_uris: vec![REDIRECT_URI.into()],
-            scope: Some("openid profile email".into()),
+            post_logout_redirect_uris: vec![POST_LOGOUT_REDIRECT_URI.into()],
+            scope: Some("openid profile email offline_access".into()),
             ..Default::default()
         })
     }
@@ -86,7 +89,7 @@ impl TestApp {
         self.create_client(ClientRegistration {
             name: "Public App".into(),
             redirect_uris: vec![REDIRECT_URI.into(), "http://127.0.0.1/cb".into()],
-            scope: Some("openid profile".into()),
+            scope: Some("openid profile offline_access".into()),
             public: true,
             ..Default::default()
         })

@@ -45,6 +45,7 @@ async fn a_standard_client_completes_code_with_pkce_refresh_and_client_credentia
             Nonce::new_random,
         )
         .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("offline_access".into()))
         .set_pkce_challenge(challenge)
         .url();
     // The user clicks through in a browser.
@@ -71,7 +72,7 @@ async fn a_standard_client_completes_code_with_pkce_refresh_and_client_credentia
         .iter()
         .map(|s| s.to_string())
         .collect();
-    assert_eq!(scopes, ["openid", "profile"]);
+    assert_eq!(scopes, ["offline_access", "openid", "profile"]);
     let refresh = tokens.refresh_token().unwrap().clone();
 
     let refreshed = client

@@ -30,7 +30,7 @@ fn header(jwt: &str) -> serde_json::Value {
 }
 
 async fn code_for(app: &TestApp, client: &Client, user: &User) -> (String, String) {
-    let (params, verifier) = code_request(client, "openid profile", "s");
+    let (params, verifier) = code_request(client, "openid profile offline_access", "s");
     let query = app.browser().sign_in_and_allow(&pairs(&params), user).await;
     (query["code"].clone(), verifier)
 }
@@ -58,8 +58,9 @@ async fn code_exchange_issues_an_rfc_9068_access_token_and_a_refresh_token() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
-    assert_eq!(body["scope"], "openid profile");
+    assert_eq!(body["scope"], "offline_access openid profile");
     assert!(body["refresh_token"].as_str().unwrap().len() >= 43);
+    assert_eq!(header(body["id_token"].as_str().unwrap())["alg"], "RS256");
     let at = body["access_token"].as_str().unwrap();
     assert_eq!(header(at)["typ"], "at+jwt");
     assert_eq!(header(at)["alg"], "ES256");
@@ -473,7 +474,7 @@ async fn refresh_rotates_and_reuse_after_the_grace_window_revokes_the_family() {
     let app = TestApp::start().await;
     let client = app.code_client();
     let user = app.create_user("alice");
-    let first = tokens_for(&app, &client, &user, "openid profile").await;
+    let first = tokens_for(&app, &client, &user, "openid profile offline_access").await;
     let rt1 = first["refresh_token"].as_str().unwrap().to_owned();
     let (status, second) = app
         .token_json(
@@ -543,7 +544,7 @@ async fn a_retry_inside_the_grace_window_gets_the_same_answer() {
     let app = TestApp::start().await;
     let client = app.code_client();
     let user = app.create_user("alice");
-    let first = tokens_for(&app, &client, &user, "openid").await;
+    let first = tokens_for(&app, &client, &user, "openid offline_access").await;
     let rt1 = first["refresh_token"].as_str().unwrap().to_owned();
     let (_, a) = app
         .token_json(
@@ -591,7 +592,7 @@ async fn concurrent_refreshes_of_one_token_leave_one_live_successor() {
     let app = TestApp::start().await;
     let client = app.code_client();
     let user = app.create_user("alice");
-    let first = tokens_for(&app, &client, &user, "openid").await;
+    let first = tokens_for(&app, &client, &user, "openid offline_access").await;
     let rt = first["refresh_token"].as_str().unwrap().to_owned();
     let mut tasks = Vec::new();
     for _ in 0..16 {
@@ -653,7 +654,7 @@ async fn refresh_tokens_die_with_the_user_the_client_or_the_consent() {
     let client = app.code_client();
     let alice = app.create_user("alice");
     for kill in ["user", "consent", "client"] {
-        let tokens = tokens_for(&app, &client, &alice, "openid").await;
+        let tokens = tokens_for(&app, &client, &alice, "openid offline_access").await;
         let rt = tokens["refresh_token"].as_str().unwrap();
         match kill {
             "user" => app.sql(&format!(
@@ -709,7 +710,7 @@ async fn refresh_tokens_expire_when_idle() {
     .await;
     let client = app.code_client();
     let user = app.create_user("alice");
-    let tokens = tokens_for(&app, &client, &user, "openid").await;
+    let tokens = tokens_for(&app, &client, &user, "openid offline_access").await;
     app.clock.advance(101);
     let (status, body) = app
         .token_json(
@@ -732,7 +733,7 @@ async fn revocation_and_introspection_serve_only_the_owning_client() {
     let client = app.code_client();
     let other = app.code_client();
     let user = app.create_user("alice");
-    let tokens = tokens_for(&app, &client, &user, "openid").await;
+    let tokens = tokens_for(&app, &client, &user, "openid offline_access").await;
     let (at, rt) = (
         tokens["access_token"].as_str().unwrap(),
         tokens["refresh_token"].as_str().unwrap(),
@@ -797,7 +798,7 @@ async fn purging_removes_only_what_has_expired() {
     let app = TestApp::start().await;
     let client = app.code_client();
     let user = app.create_user("alice");
-    let tokens = tokens_for(&app, &client, &user, "openid").await;
+    let tokens = tokens_for(&app, &client, &user, "openid offline_access").await;
     let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
     let mut conn = app.db.connect();
     use portcullis::clock::Clock;
