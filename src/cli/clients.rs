@@ -23,11 +23,16 @@ struct Created<'a> {
 pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
     for (flag, alg) in [
         ("--access-token-signing-alg", &args.access_token_signing_alg),
-        ("--id-token-signed-response-alg", &args.id_token_signed_response_alg),
+        (
+            "--id-token-signed-response-alg",
+            &args.id_token_signed_response_alg,
+        ),
     ] {
         if let Some(alg) = alg {
             if !config.keys.algs.iter().any(|a| a.as_str() == alg) {
-                return Err(Failure::usage(format!("{flag} {alg} is not in signing_algs")));
+                return Err(Failure::usage(format!(
+                    "{flag} {alg} is not in signing_algs"
+                )));
             }
         }
     }

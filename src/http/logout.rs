@@ -82,12 +82,10 @@ async fn destination(
                     let metadata = row.metadata().map_err(|e| pages::server_error(&e))?;
                     Some((row.name, metadata.post_logout_redirect_uris))
                 }
-                _ => {
-                    return Err(refused(LogoutError(
-                        "The application that sent you here is not registered, or has been disabled."
-                            .into(),
-                    )))
-                }
+                _ => return Err(refused(LogoutError(
+                    "The application that sent you here is not registered, or has been disabled."
+                        .into(),
+                ))),
             }
         }
     };
@@ -105,7 +103,11 @@ async fn destination(
 }
 
 /// An RP's logout request (§2).
-async fn end_session(state: &web::Data<AppState>, req: &HttpRequest, params: &Params) -> HttpResponse {
+async fn end_session(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    params: &Params,
+) -> HttpResponse {
     let hint = match params.get("id_token_hint") {
         None => LogoutHint::Absent,
         Some(token) => match known_token::our_id_token(state, token) {
@@ -147,7 +149,11 @@ async fn end_session(state: &web::Data<AppState>, req: &HttpRequest, params: &Pa
 }
 
 /// The user confirmed on the page: the token must be the session's own.
-async fn confirmed(state: &web::Data<AppState>, req: &HttpRequest, params: &Params) -> HttpResponse {
+async fn confirmed(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    params: &Params,
+) -> HttpResponse {
     let destination = match destination(state, params, &LogoutHint::Absent).await {
         Ok(d) => d,
         Err(page) => return page,
@@ -237,5 +243,9 @@ fn refused(error: LogoutError) -> HttpResponse {
 }
 
 fn bad_request(message: &str) -> HttpResponse {
-    pages::error(StatusCode::BAD_REQUEST, "This sign-out cannot be completed", message)
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        "This sign-out cannot be completed",
+        message,
+    )
 }

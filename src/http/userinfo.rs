@@ -52,7 +52,11 @@ async fn userinfo_post(
     }
 }
 
-async fn answer(state: &web::Data<AppState>, req: &HttpRequest, body: Option<Params>) -> HttpResponse {
+async fn answer(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: Option<Params>,
+) -> HttpResponse {
     match userinfo(state, req, body.as_ref()).await {
         Ok(Ok(info)) => with_cors(HttpResponse::Ok())
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -104,14 +108,20 @@ async fn userinfo(
         .store
         .run(move |conn| {
             if revoked_access_tokens::is_revoked(conn, &claims.jti)? {
-                return Ok(Err(BearerError::InvalidToken("the access token is revoked".into())));
+                return Ok(Err(BearerError::InvalidToken(
+                    "the access token is revoked".into(),
+                )));
             }
             if clients::find(conn, &claims.client_id)?.is_none_or(|c| c.disabled) {
-                return Ok(Err(BearerError::InvalidToken("the client is disabled".into())));
+                return Ok(Err(BearerError::InvalidToken(
+                    "the client is disabled".into(),
+                )));
             }
             match users::find(conn, &claims.sub)? {
                 Some(user) if !user.disabled => Ok(Ok(UserInfo::new(&user.facts(), &scope))),
-                _ => Ok(Err(BearerError::InvalidToken("the user is disabled or gone".into()))),
+                _ => Ok(Err(BearerError::InvalidToken(
+                    "the user is disabled or gone".into(),
+                ))),
             }
         })
         .await

@@ -93,10 +93,14 @@ pub fn register(
     actor: &str,
     now: i64,
 ) -> Result<RegisteredClient, ManageError> {
-    let access_token_alg =
-        parse_alg(registration.access_token_signing_alg.as_deref(), "access token")?;
-    let id_token_alg =
-        parse_alg(registration.id_token_signed_response_alg.as_deref(), "ID token")?;
+    let access_token_alg = parse_alg(
+        registration.access_token_signing_alg.as_deref(),
+        "access token",
+    )?;
+    let id_token_alg = parse_alg(
+        registration.id_token_signed_response_alg.as_deref(),
+        "ID token",
+    )?;
     let metadata =
         client_metadata::validate(registration).map_err(|e| ManageError::Invalid(e.to_string()))?;
     let id = random::identifier()?;

@@ -465,7 +465,9 @@ mod tests {
     #[test]
     fn oidc_parameters_are_checked_and_kept() {
         let req = run(
-            &params("&prompt=login%20consent&max_age=30&login_hint=alice&ui_locales=fr&display=page"),
+            &params(
+                "&prompt=login%20consent&max_age=30&login_hint=alice&ui_locales=fr&display=page",
+            ),
             &client(true),
         )
         .unwrap();
@@ -509,7 +511,10 @@ mod tests {
             format!("client_id=c1&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes(),
         )
         .unwrap();
-        assert_eq!(redirected_error(run(&p, &c)).error.code(), "invalid_request");
+        assert_eq!(
+            redirected_error(run(&p, &c)).error.code(),
+            "invalid_request"
+        );
         let p = Params::from_urlencoded(
             format!("client_id=c1&response_type=code&scope=profile&code_challenge={CHALLENGE}&code_challenge_method=S256").as_bytes(),
         )

@@ -110,7 +110,9 @@ pub fn check_userinfo_token(
     now: i64,
 ) -> Result<(), BearerError> {
     if now >= claims.exp {
-        return Err(BearerError::InvalidToken("the access token has expired".into()));
+        return Err(BearerError::InvalidToken(
+            "the access token has expired".into(),
+        ));
     }
     if claims.sub == claims.client_id || claims.auth_time.is_none() {
         return Err(BearerError::InvalidToken(
@@ -131,10 +133,16 @@ mod tests {
 
     #[test]
     fn the_token_comes_from_the_header_or_the_body_once() {
-        assert_eq!(presented_token(Some("Bearer abc.d-e_f"), None, false), Ok("abc.d-e_f"));
+        assert_eq!(
+            presented_token(Some("Bearer abc.d-e_f"), None, false),
+            Ok("abc.d-e_f")
+        );
         assert_eq!(presented_token(Some("bearer abc"), None, false), Ok("abc"));
         assert_eq!(presented_token(None, Some("abc"), false), Ok("abc"));
-        assert_eq!(presented_token(None, None, false), Err(BearerError::Missing));
+        assert_eq!(
+            presented_token(None, None, false),
+            Err(BearerError::Missing)
+        );
         assert_eq!(
             presented_token(Some("Basic dXNlcjpwdw=="), None, false),
             Err(BearerError::Missing)
@@ -152,7 +160,10 @@ mod tests {
 
     #[test]
     fn the_challenge_names_the_error() {
-        assert_eq!(challenge(&BearerError::Missing), "Bearer realm=\"portcullis\"");
+        assert_eq!(
+            challenge(&BearerError::Missing),
+            "Bearer realm=\"portcullis\""
+        );
         assert_eq!(
             challenge(&BearerError::InvalidToken("bad \"one\"".into())),
             "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"bad one\""

@@ -213,7 +213,10 @@ mod tests {
         );
         // The oidc-token-hash package's README (SHA-256 and SHA-512).
         let token = "YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw";
-        assert_eq!(at_hash(token, TokenDigest::Sha256), "x7vk7f6BvQj0jQHYFIk4ag");
+        assert_eq!(
+            at_hash(token, TokenDigest::Sha256),
+            "x7vk7f6BvQj0jQHYFIk4ag"
+        );
         assert_eq!(
             at_hash(token, TokenDigest::Sha512),
             "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ"
@@ -234,8 +237,8 @@ mod tests {
         assert_eq!(email.email.as_deref(), Some("alice@example.com"));
         assert_eq!(email.email_verified, Some(false));
         assert!(email.preferred_username.is_none());
-        let json = serde_json::to_value(UserInfo::new(&user, &Scope::parse("openid").unwrap()))
-            .unwrap();
+        let json =
+            serde_json::to_value(UserInfo::new(&user, &Scope::parse("openid").unwrap())).unwrap();
         assert_eq!(json, serde_json::json!({ "sub": "u-1" }));
     }
 
@@ -250,8 +253,13 @@ mod tests {
             amr: vec!["pwd".into()],
             nonce: Some("n-0S6_WzA2Mj".into()),
         };
-        let claims =
-            IdTokenClaims::new(&authenticated, "https://id.example", Some("h".into()), 100, 400);
+        let claims = IdTokenClaims::new(
+            &authenticated,
+            "https://id.example",
+            Some("h".into()),
+            100,
+            400,
+        );
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(json["sub"], "u-1");
         assert_eq!(json["aud"], "c1");

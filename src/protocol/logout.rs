@@ -8,7 +8,10 @@ use super::authorize::with_query;
 pub enum LogoutHint {
     Absent,
     /// An ID token of ours (§2: it may have expired).
-    Valid { subject: String, audience: String },
+    Valid {
+        subject: String,
+        audience: String,
+    },
     NotOurs,
 }
 
@@ -20,7 +23,10 @@ pub struct LogoutError(pub String);
 
 /// The client the request speaks for: `client_id`, or the hint's audience; when both
 /// are sent they must agree (§2).
-pub fn client_of(client_id: Option<&str>, hint: &LogoutHint) -> Result<Option<String>, LogoutError> {
+pub fn client_of(
+    client_id: Option<&str>,
+    hint: &LogoutHint,
+) -> Result<Option<String>, LogoutError> {
     match (client_id, hint) {
         (_, LogoutHint::NotOurs) => Err(LogoutError(
             "The logout request carries an id_token_hint that this server did not issue.".into(),
@@ -83,9 +89,15 @@ mod tests {
     #[test]
     fn the_client_comes_from_client_id_or_the_hint() {
         assert_eq!(client_of(None, &LogoutHint::Absent), Ok(None));
-        assert_eq!(client_of(Some("c1"), &LogoutHint::Absent), Ok(Some("c1".into())));
+        assert_eq!(
+            client_of(Some("c1"), &LogoutHint::Absent),
+            Ok(Some("c1".into()))
+        );
         assert_eq!(client_of(None, &valid("u", "c1")), Ok(Some("c1".into())));
-        assert_eq!(client_of(Some("c1"), &valid("u", "c1")), Ok(Some("c1".into())));
+        assert_eq!(
+            client_of(Some("c1"), &valid("u", "c1")),
+            Ok(Some("c1".into()))
+        );
         assert!(client_of(Some("c2"), &valid("u", "c1")).is_err());
         assert!(client_of(None, &LogoutHint::NotOurs).is_err());
     }
@@ -95,7 +107,11 @@ mod tests {
         let registered = vec!["https://app.example/bye".to_owned()];
         assert_eq!(return_to(None, Some(&registered), Some("s")), Ok(None));
         assert_eq!(
-            return_to(Some("https://app.example/bye"), Some(&registered), Some("a b")),
+            return_to(
+                Some("https://app.example/bye"),
+                Some(&registered),
+                Some("a b")
+            ),
             Ok(Some("https://app.example/bye?state=a+b".into()))
         );
         assert_eq!(
@@ -107,7 +123,10 @@ mod tests {
             "https://evil.example/bye",
             "https://app.example/bye?x=1",
         ] {
-            assert!(return_to(Some(bad), Some(&registered), None).is_err(), "{bad}");
+            assert!(
+                return_to(Some(bad), Some(&registered), None).is_err(),
+                "{bad}"
+            );
         }
         assert!(return_to(Some("https://app.example/bye"), None, None).is_err());
     }

@@ -54,9 +54,11 @@ pub fn find_live(
 
 /// Records that session `sid` signed in for this request.
 pub fn mark_authenticated(conn: &mut DbConn, id: &str, sid: &str) -> Result<(), StoreError> {
-    db_run!(conn, |c| diesel::update(authorization_requests::table.find(id))
-        .set(authorization_requests::authenticated_sid.eq(sid))
-        .execute(c))?;
+    db_run!(conn, |c| diesel::update(
+        authorization_requests::table.find(id)
+    )
+    .set(authorization_requests::authenticated_sid.eq(sid))
+    .execute(c))?;
     Ok(())
 }
 

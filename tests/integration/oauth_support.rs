@@ -37,6 +37,16 @@ impl TestApp {
     }
 
     pub fn create_user(&self, username: &str) -> User {
+        self.create_user_with(username, None, None)
+    }
+
+    /// A user with an email address and a display name.
+    pub fn create_user_with(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> User {
         let mut conn = self.db.connect();
         let argon2 = portcullis::config::Argon2Params {
             memory_kib: 8192,
@@ -48,8 +58,8 @@ impl TestApp {
             &argon2,
             users::UserInput {
                 username: username.into(),
-                email: None,
-                name: None,
+                email: email.map(str::to_owned),
+                name: name.map(str::to_owned),
                 is_admin: false,
                 password: Secret::new(PASSWORD.into()),
             },
@@ -344,4 +354,19 @@ pub async fn tokens_for(
         .await;
     assert_eq!(status, 200, "{body}");
     body
+}
+
+/// The claims of a JWT, unverified (signatures are checked by the RP tests).
+pub fn claims(jwt: &str) -> serde_json::Value {
+    json_part(jwt, 1)
+}
+
+/// The JOSE header of a JWT.
+pub fn header(jwt: &str) -> serde_json::Value {
+    json_part(jwt, 0)
+}
+
+fn json_part(jwt: &str, index: usize) -> serde_json::Value {
+    let part = jwt.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }

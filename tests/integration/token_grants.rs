@@ -6,29 +6,6 @@ use std::sync::Arc;
 use crate::oauth_support::*;
 use crate::support::{TestApp, TestDb};
 
-/// The claims of a JWT, unverified (signatures are checked by the RP tests).
-fn claims(jwt: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-fn header(jwt: &str) -> serde_json::Value {
-    use base64::Engine;
-    let h = jwt.split('.').next().unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(h)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 async fn code_for(app: &TestApp, client: &Client, user: &User) -> (String, String) {
     let (params, verifier) = code_request(client, "openid profile offline_access", "s");
     let query = app.browser().sign_in_and_allow(&pairs(&params), user).await;
@@ -69,7 +46,7 @@ async fn code_exchange_issues_an_rfc_9068_access_token_and_a_refresh_token() {
     assert_eq!(c["sub"], user.id);
     assert_eq!(c["aud"], app.base_url);
     assert_eq!(c["client_id"], client.id);
-    assert_eq!(c["scope"], "openid profile");
+    assert_eq!(c["scope"], "offline_access openid profile");
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 900);
     assert!(c["jti"].as_str().is_some());
     let intro = app.introspect(&client, at).await;

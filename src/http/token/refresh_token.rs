@@ -20,12 +20,12 @@ use crate::http::oauth_response::EndpointError;
 use crate::http::AppState;
 use crate::protocol::error::OAuthError;
 use crate::protocol::grants::refresh_token::{self, RefreshDecision, RefreshTokenState};
+use crate::protocol::id_token::Authenticated;
 use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
-use crate::protocol::id_token::Authenticated;
 use crate::store::{users, DbConn, StoreError};
 
 pub async fn exchange(
