@@ -37,12 +37,7 @@ pub async fn identify(
 ) -> Result<Option<KnownToken>, StoreError> {
     // A JWT has two dots; a refresh token is BASE64URL and has none.
     if presented.contains('.') {
-        let claims = state
-            .keys
-            .current()
-            .verify::<AccessTokenClaims>(presented, ACCESS_TOKEN_TYP)
-            .filter(|c| c.iss == state.config.issuer);
-        return Ok(claims.map(KnownToken::Access));
+        return Ok(our_access_token(state, presented).map(KnownToken::Access));
     }
     let hash = token_hash(presented);
     let found = state
@@ -50,6 +45,16 @@ pub async fn identify(
         .run(move |conn| refresh_tokens::find(conn, &hash))
         .await?;
     Ok(found.map(|(token, family)| KnownToken::Refresh { token, family }))
+}
+
+/// The claims of `presented` if it is an access token this server issued: signed by
+/// a published key with our issuer. Expiry and revocation are the caller's to check.
+pub fn our_access_token(state: &AppState, presented: &str) -> Option<AccessTokenClaims> {
+    state
+        .keys
+        .current()
+        .verify::<AccessTokenClaims>(presented, ACCESS_TOKEN_TYP)
+        .filter(|c| c.iss == state.config.issuer)
 }
 
 /// The claims of `presented` if it is an ID token this server issued: signed by a

@@ -7,12 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
-use super::{form, AppState};
+use super::{form, known_token, AppState};
 use crate::protocol::bearer::{self, BearerError};
 use crate::protocol::id_token::UserInfo;
 use crate::protocol::params::Params;
 use crate::protocol::scope::Scope;
-use crate::protocol::tokens::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use crate::store::{clients, revoked_access_tokens, users, StoreError};
 
 pub const USERINFO_PATH: &str = "/userinfo";
@@ -89,12 +88,7 @@ async fn userinfo(
         Ok(token) => token.to_owned(),
         Err(e) => return Ok(Err(e)),
     };
-    let Some(claims) = state
-        .keys
-        .current()
-        .verify::<AccessTokenClaims>(&token, ACCESS_TOKEN_TYP)
-        .filter(|c| c.iss == state.config.issuer)
-    else {
+    let Some(claims) = known_token::our_access_token(state, &token) else {
         return Ok(Err(BearerError::InvalidToken(
             "the access token is not one of ours".into(),
         )));
