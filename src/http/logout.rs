@@ -9,7 +9,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::flow::{self, see_other};
+use super::flow::{self, see_other, SignedIn};
 use super::{form, known_token, pages, AppState};
 use crate::crypto::{constant_time_eq, token_hash};
 use crate::protocol::logout::{self, LogoutError, LogoutHint};
@@ -102,6 +102,24 @@ async fn destination(
     })
 }
 
+/// The checked destination and the signed-in user of a logout request; without a
+/// session there is nothing to end, and the answer is the signed-out one (or the
+/// error page of a bad request).
+async fn checked(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    params: &Params,
+    hint: &LogoutHint,
+) -> Result<(Destination, SignedIn), HttpResponse> {
+    let destination = destination(state, params, hint).await?;
+    match flow::signed_in(state, req).await {
+        Ok(Some(signed_in)) => Ok((destination, signed_in)),
+        // Not signed in (never, in another tab already, or the session expired).
+        Ok(None) => Err(signed_out(state, req, destination, None).await),
+        Err(e) => Err(pages::server_error(&e)),
+    }
+}
+
 /// An RP's logout request (§2).
 async fn end_session(
     state: &web::Data<AppState>,
@@ -118,16 +136,9 @@ async fn end_session(
             None => LogoutHint::NotOurs,
         },
     };
-    let destination = match destination(state, params, &hint).await {
-        Ok(d) => d,
-        Err(page) => return page,
-    };
-    let signed_in = match flow::signed_in(state, req).await {
-        Ok(s) => s,
-        Err(e) => return pages::server_error(&e),
-    };
-    let Some(signed_in) = signed_in else {
-        return signed_out(state, req, destination, None).await;
+    let (destination, signed_in) = match checked(state, req, params, &hint).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
     };
     if !logout::needs_confirmation(&hint, &signed_in.user.id) {
         return signed_out(state, req, destination, Some(&signed_in.user.id)).await;
@@ -154,17 +165,9 @@ async fn confirmed(
     req: &HttpRequest,
     params: &Params,
 ) -> HttpResponse {
-    let destination = match destination(state, params, &LogoutHint::Absent).await {
-        Ok(d) => d,
-        Err(page) => return page,
-    };
-    let signed_in = match flow::signed_in(state, req).await {
-        Ok(s) => s,
-        Err(e) => return pages::server_error(&e),
-    };
-    let Some(signed_in) = signed_in else {
-        // Already signed out (another tab, or the session expired).
-        return signed_out(state, req, destination, None).await;
+    let (destination, signed_in) = match checked(state, req, params, &LogoutHint::Absent).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
     };
     let genuine = state.cookies.session_id(req).is_some_and(|id| {
         params

@@ -156,7 +156,7 @@ pub async fn exchange(
             })
         })
         .await??;
-    issue::respond(state, &client.row, outcome).await
+    issue::respond(state, &client.row, &outcome)
 }
 
 /// The stored `amr` (a JSON array); an unreadable one tells nothing rather than

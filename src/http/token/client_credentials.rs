@@ -34,12 +34,12 @@ pub async fn exchange(
         // No user signed in: no ID token, whatever the scope (OIDC Core §3.1.3.3).
         authenticated: None,
     };
+    let response = issue::respond(state, &client.row, &granted)?;
     let (client_id, jti, scope) = (
         client.row.id.clone(),
-        granted.jti.clone(),
+        granted.jti,
         granted.grant.scope.to_string(),
     );
-    let response = issue::respond(state, &client.row, granted).await?;
     state
         .store
         .run(move |conn| {

@@ -1,8 +1,6 @@
 //! Signing access tokens (RFC 9068) and ID tokens (OIDC Core §2), and shaping the
 //! token response.
 
-use actix_web::web;
-
 use super::super::oauth_response::EndpointError;
 use super::super::AppState;
 use crate::clock::seconds;
@@ -63,25 +61,12 @@ pub struct Granted {
 /// measured slower on a 2-core machine (`bench/token.sh`, same session: ES256 median
 /// 435 µs vs 380 µs inline, 8-client throughput 2,961/s vs 3,963/s; RS256 1,565/s vs
 /// 2,225/s), the hop and the pool's contention costing more than they free.
-pub async fn respond(
-    state: &web::Data<AppState>,
-    client: &ClientRow,
-    granted: Granted,
-) -> Result<TokenResponse, EndpointError> {
-    sign(
-        state,
-        access_token_alg(state, client),
-        id_token_alg(client),
-        &granted,
-    )
-}
-
-fn sign(
+pub fn respond(
     state: &AppState,
-    access_alg: KeyAlg,
-    id_alg: KeyAlg,
+    client: &ClientRow,
     granted: &Granted,
 ) -> Result<TokenResponse, EndpointError> {
+    let (access_alg, id_alg) = (access_token_alg(state, client), id_token_alg(client));
     let claims = AccessTokenClaims::new(
         &granted.grant,
         Issuance {

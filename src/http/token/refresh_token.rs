@@ -132,7 +132,7 @@ pub async fn exchange(
             })
         })
         .await??;
-    issue::respond(state, &client.row, outcome).await
+    issue::respond(state, &client.row, &outcome)
 }
 
 /// The answer a rotation to `next` gives (the first time or on a retry): with the
