@@ -332,23 +332,44 @@ pub fn pairs(params: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// Code + PKCE for `user` at `client`, exchanged: the token response.
+/// Code + PKCE for `user` at `client` in a new browser, exchanged: the token response.
 pub async fn tokens_for(
     app: &TestApp,
     client: &Client,
     user: &User,
     scope: &str,
 ) -> serde_json::Value {
+    tokens_in(app, &app.browser(), client, user, scope).await
+}
+
+/// Like [`tokens_for`], in `browser` (which keeps the session).
+pub async fn tokens_in(
+    app: &TestApp,
+    browser: &Browser,
+    client: &Client,
+    user: &User,
+    scope: &str,
+) -> serde_json::Value {
     let (params, verifier) = code_request(client, scope, "st");
-    let query = app.browser().sign_in_and_allow(&pairs(&params), user).await;
+    let query = browser.sign_in_and_allow(&pairs(&params), user).await;
+    exchange_code(app, client, &query["code"], &verifier).await
+}
+
+/// Exchanges `code` (sent with [`REDIRECT_URI`]) with its PKCE verifier; asserts 200.
+pub async fn exchange_code(
+    app: &TestApp,
+    client: &Client,
+    code: &str,
+    verifier: &str,
+) -> serde_json::Value {
     let (status, body) = app
         .token_json(
             client,
             &[
                 ("grant_type", "authorization_code"),
-                ("code", &query["code"]),
+                ("code", code),
                 ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", &verifier),
+                ("code_verifier", verifier),
             ],
         )
         .await;

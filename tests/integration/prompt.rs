@@ -6,8 +6,7 @@ use portcullis::clock::Clock;
 use crate::oauth_support::*;
 use crate::support::TestApp;
 
-/// An OIDC request of `client` with `extra` parameters; the PKCE verifier is dropped
-/// (these tests stop at the authorization response or exchange via [`exchange`]).
+/// An OIDC request of `client` with `extra` parameters, and its PKCE verifier.
 fn request(client: &Client, extra: &[(&str, &str)]) -> (Vec<(String, String)>, String) {
     let (mut params, verifier) = code_request(client, "openid profile", "st-1");
     params.extend(
@@ -16,22 +15,6 @@ fn request(client: &Client, extra: &[(&str, &str)]) -> (Vec<(String, String)>, S
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     (params, verifier)
-}
-
-async fn exchange(app: &TestApp, client: &Client, code: &str, verifier: &str) -> serde_json::Value {
-    let (status, body) = app
-        .token_json(
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", verifier),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 /// The error of a redirect back to the client, checked for `state` and `iss`.
@@ -70,7 +53,7 @@ async fn prompt_none_never_shows_a_page() {
     params.push(("prompt".into(), "none".into()));
     let response = browser.authorize(&pairs(&params)).await;
     let query = query_of(&location(&response));
-    let tokens = exchange(&app, &client, &query["code"], &verifier).await;
+    let tokens = exchange_code(&app, &client, &query["code"], &verifier).await;
     assert!(tokens["id_token"].is_string());
 }
 
@@ -94,7 +77,7 @@ async fn prompt_login_and_consent_show_their_pages_again() {
     app.clock.advance(3);
     let back = location(&browser.login(&next, &user.username, PASSWORD).await);
     let query = query_of(&back);
-    let tokens = exchange(&app, &client, &query["code"], &verifier).await;
+    let tokens = exchange_code(&app, &client, &query["code"], &verifier).await;
     let id = claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(
         id["auth_time"],
@@ -120,7 +103,7 @@ async fn max_age_zero_forces_a_new_login_and_auth_time_moves() {
     let browser = app.browser();
     let (params, verifier) = request(&client, &[]);
     let query = browser.sign_in_and_allow(&pairs(&params), &user).await;
-    let first = exchange(&app, &client, &query["code"], &verifier).await;
+    let first = exchange_code(&app, &client, &query["code"], &verifier).await;
     let first_auth_time = claims(first["id_token"].as_str().unwrap())["auth_time"]
         .as_i64()
         .unwrap();
@@ -142,7 +125,7 @@ async fn max_age_zero_forces_a_new_login_and_auth_time_moves() {
 
     let back = location(&browser.login(&next, &user.username, PASSWORD).await);
     let query = query_of(&back);
-    let second = exchange(&app, &client, &query["code"], &verifier).await;
+    let second = exchange_code(&app, &client, &query["code"], &verifier).await;
     let second_auth_time = claims(second["id_token"].as_str().unwrap())["auth_time"]
         .as_i64()
         .unwrap();

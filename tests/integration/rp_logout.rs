@@ -6,20 +6,7 @@ use crate::support::TestApp;
 /// A browser signed in to `client` as `user`, and the ID token its RP holds.
 async fn signed_in(app: &TestApp, client: &Client, user: &User) -> (Browser, String) {
     let browser = app.browser();
-    let (params, verifier) = code_request(client, "openid", "st");
-    let query = browser.sign_in_and_allow(&pairs(&params), user).await;
-    let (status, tokens) = app
-        .token_json(
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &query["code"]),
-                ("redirect_uri", REDIRECT_URI),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    let tokens = tokens_in(app, &browser, client, user, "openid").await;
     (browser, tokens["id_token"].as_str().unwrap().to_owned())
 }
 
