@@ -3,6 +3,7 @@
 //! Exit status: 0 on success, 2 on bad usage, 1 on failure, with one line on stderr.
 //! `--json` prints exactly one JSON value on stdout; logs go to stderr.
 
+mod audit;
 mod clients;
 mod keys;
 mod serve;
@@ -14,8 +15,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config};
-use crate::manage::ManageError;
-use crate::store::{migrations, ConnectionManager, DbConn, StoreError};
+use crate::service::AdminError;
+use crate::store::{migrations, ConnectionManager, DbConn, Store, StoreError};
 
 /// Portcullis: an OAuth 2 / OpenID Connect authorization server.
 #[derive(Debug, Parser)]
@@ -47,6 +48,45 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List security events, newest first.
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// Only events of this kind (e.g. `login.failed`, `client.disabled`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only events about this user id.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only events about this client id.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Only events at or after this time: unix seconds or RFC 3339.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// At most this many events (default 100).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// Print one JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--json` alone, for the commands that take nothing else.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +122,79 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show a user (by id or username).
+    Show(UserTarget),
+    /// Change a user's email, name or admin flag.
+    Update(UserUpdateArgs),
+    /// Disable a user: sessions end, refresh tokens are revoked.
+    Disable(UserTarget),
+    /// Enable a disabled user.
+    Enable(UserTarget),
+    /// Delete a user with their sessions, consents and tokens.
+    Delete(UserTarget),
+    /// Lift a lockout after failed logins.
+    Unlock(UserTarget),
+    /// Set a new password, read from one line of standard input.
+    SetPassword(UserSetPasswordArgs),
+    /// List the clients a user has consented to.
+    Consents(UserTarget),
+    /// Withdraw a user's consent for a client (its refresh tokens die with it).
+    RevokeConsent(UserClientTarget),
+    /// List a user's live sessions.
+    Sessions(UserTarget),
+    /// End every live session of a user.
+    EndSessions(UserTarget),
+}
+
+/// A user named by id or username, and `--json`.
+#[derive(Debug, Args)]
+pub struct UserTarget {
+    /// The user's id or username.
+    pub user: String,
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserClientTarget {
+    /// The user's id or username.
+    pub user: String,
+    /// The client's id.
+    pub client: String,
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserUpdateArgs {
+    /// The user's id or username.
+    pub user: String,
+    /// A new email address (empty: none). A changed address is not verified.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// A new display name (empty: none).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Whether the user is an administrator.
+    #[arg(long, value_name = "true|false")]
+    pub admin: Option<bool>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserSetPasswordArgs {
+    /// The user's id or username.
+    pub user: String,
+    /// Read the password from standard input (one line; the newline is stripped).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +227,75 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show a client's registration (never its secret).
+    Show(ClientTarget),
+    /// Change a client's registration; a list flag replaces the whole list.
+    Update(ClientUpdateArgs),
+    /// Disable a client: it can no longer authenticate; its tokens stop working.
+    Disable(ClientTarget),
+    /// Enable a disabled client.
+    Enable(ClientTarget),
+    /// Delete a client with its codes, consents and refresh tokens.
+    Delete(ClientTarget),
+    /// Give a client a new secret (printed once); the old one works for the grace.
+    RotateSecret(ClientRotateArgs),
+}
+
+/// A client named by id, and `--json`.
+#[derive(Debug, Args)]
+pub struct ClientTarget {
+    /// The client's id.
+    #[arg(allow_hyphen_values = true)]
+    pub client: String,
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientRotateArgs {
+    /// The client's id.
+    #[arg(allow_hyphen_values = true)]
+    pub client: String,
+    /// How long the old secret keeps working: `1h`, `30m`, `90s`, or plain seconds
+    /// (0: it stops at once).
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub grace: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientUpdateArgs {
+    /// The client's id.
+    #[arg(allow_hyphen_values = true)]
+    pub client: String,
+    /// Human-readable name shown on the consent page.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A redirect URI, matched exactly (repeat for more; replaces the list).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A post-logout redirect URI (repeat for more; replaces the list).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A grant type (repeat for more; replaces the list).
+    #[arg(long = "grant-type", value_name = "T")]
+    pub grant_types: Vec<String>,
+    /// The scopes the client may request, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Algorithm of this client's access tokens (one of signing_algs; empty: the
+    /// server's default).
+    #[arg(long, value_name = "ALG")]
+    pub access_token_signing_alg: Option<String>,
+    /// Algorithm of this client's ID tokens (one of signing_algs; empty: RS256).
+    #[arg(long, value_name = "ALG")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,8 +358,8 @@ impl Failure {
     }
 }
 
-impl From<ManageError> for Failure {
-    fn from(e: ManageError) -> Self {
+impl From<AdminError> for Failure {
+    fn from(e: AdminError) -> Self {
         Failure::failed(e.to_string())
     }
 }
@@ -238,10 +420,16 @@ pub fn run(cli: Cli, config: Config) -> Result<(), Failure> {
     match cli.command {
         Command::Serve { no_migrate } => serve::run(config, !no_migrate),
         Command::Migrate => migrate(&config),
-        Command::User(UserCommand::Create(args)) => users::create(&config, args),
-        Command::User(UserCommand::List { json }) => users::list(&config, json),
         Command::Client(ClientCommand::Create(args)) => clients::create(&config, args),
         Command::Client(ClientCommand::List { json }) => clients::list(&config, json),
+        Command::Client(ClientCommand::Show(t)) => clients::show(&config, t),
+        Command::Client(ClientCommand::Update(args)) => clients::update(&config, args),
+        Command::Client(ClientCommand::Disable(t)) => clients::disable(&config, t),
+        Command::Client(ClientCommand::Enable(t)) => clients::enable(&config, t),
+        Command::Client(ClientCommand::Delete(t)) => clients::delete(&config, t),
+        Command::Client(ClientCommand::RotateSecret(args)) => clients::rotate_secret(&config, args),
+        Command::User(command) => users::run(&config, command),
+        Command::Audit(AuditCommand::List(args)) => audit::list(&config, args),
         Command::Keys(KeysCommand::List { json }) => keys::list(&config, json),
         Command::Keys(KeysCommand::Rotate { alg }) => keys::rotate(&config, alg.as_deref()),
         Command::Keys(KeysCommand::Revoke { kid }) => keys::revoke(&config, &kid),
@@ -274,6 +462,36 @@ fn migrated_connection(config: &Config) -> Result<(DbConn, Vec<String>), Failure
     let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
     let applied = migrations::run_pending(&mut conn)?;
     Ok((conn, applied))
+}
+
+/// The store of an admin command (one connection, schema brought up to date first)
+/// and a runtime to run the operations on it.
+fn admin_store(config: &Config) -> Result<(Store, tokio::runtime::Runtime), Failure> {
+    drop(admin_connection(config)?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
+    let store = Store::open(&config.database_url, 1)?;
+    Ok((store, runtime))
+}
+
+/// Runs one operation against the admin store.
+fn operate<T, F, Fut>(config: &Config, operation: F) -> Result<T, Failure>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AdminError>>,
+{
+    let (store, runtime) = admin_store(config)?;
+    Ok(runtime.block_on(operation(store))?)
+}
+
+/// Prints `value` as JSON with `--json`, else the `text` lines.
+fn print_either(json: bool, value: &impl serde::Serialize, text: &[String]) -> Result<(), Failure> {
+    if json {
+        return print_json(value);
+    }
+    text.iter().try_for_each(|line| print_line(line))
 }
 
 /// Now, in the stored time format.

@@ -156,6 +156,11 @@ pub const SETTINGS: &[Setting] = &[
         doc: "token, revocation and introspection requests per second per client IP (burst of the same size); 0 turns the limit off. A flood guard: client secrets are 256-bit, so guessing is not the threat, and real clients must not be throttled",
     },
     Setting {
+        key: "audit_retention",
+        default: "7776000",
+        doc: "seconds audit events are kept before the purge task deletes them (90 days; 1 day to 10 years)",
+    },
+    Setting {
         key: "argon2_memory_kib",
         default: "19456",
         doc: "argon2id memory cost in KiB for user passwords (OWASP minimum: 19 MiB)",
@@ -186,6 +191,8 @@ pub struct Config {
     pub keys: KeyPolicy,
     pub oauth: OAuthPolicy,
     pub rate_limits: RateLimits,
+    /// Audit events older than this are purged.
+    pub audit_retention: Duration,
 }
 
 /// Choices in how tokens are issued (DESIGN.md §3).
@@ -451,6 +458,9 @@ impl RawValues {
             keys,
             oauth,
             rate_limits,
+            audit_retention: self.parse("audit_retention", |v| {
+                parse_in_range(v, 86_400, 10 * 365 * 86_400).map(Duration::from_secs)
+            })?,
         })
     }
 

@@ -13,8 +13,8 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod keys;
-pub mod manage;
 pub mod protocol;
+pub mod service;
 pub mod store;
 pub mod views;
 
@@ -59,8 +59,8 @@ impl Default for ServeOptions {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Manage(#[from] manage::ManageError),
+    #[error("cannot hash the dummy password: {0}")]
+    Password(#[from] crypto::password::PasswordError),
     #[error("the database schema is {0} migration(s) behind; run `portcullis migrate` or start without --no-migrate")]
     SchemaBehind(usize),
     #[error("cannot render the server metadata: {0}")]
@@ -119,12 +119,11 @@ pub async fn start(
                 }
             }
             let now = store::unix_seconds(SystemTime::now());
-            let hasher = manage::clients::secret_hasher(&mut conn, now)?;
-            let successors = manage::clients::successor_deriver(&mut conn, now)?;
+            let hasher = service::clients::secret_hasher(&mut conn, now)?;
+            let successors = service::clients::successor_deriver(&mut conn, now)?;
             drop(conn);
             let dummy =
-                crypto::password::hash(&argon2, &crypto::Secret::new(crypto::random::token()?))
-                    .map_err(manage::ManageError::from)?;
+                crypto::password::hash(&argon2, &crypto::Secret::new(crypto::random::token()?))?;
             Ok::<_, StartError>((store, hasher, successors, dummy))
         })
         .await
@@ -133,16 +132,19 @@ pub async fn start(
     let keys = KeyRing::open(store.clone(), &config, options.clock.clone()).await?;
     keys.spawn_reloader();
     let state = web::Data::new(http::AppState {
-        config: config.clone(),
-        store,
-        secret_hasher,
-        keys: keys.clone(),
+        services: service::Services {
+            config: config.clone(),
+            store,
+            keys: keys.clone(),
+            secret_hasher,
+            successors,
+            dummy_password_hash,
+        },
         clock: options.clock.clone(),
         discovery: http::discovery::Documents::render(&config)?,
-        successors,
-        dummy_password_hash,
         cookies: http::cookies::Cookies::for_issuer(&config.issuer),
         rate_limits: http::rate_limit::Limiters::new(&config.rate_limits),
+        base_path: http::base_path(&config.issuer),
     });
     spawn_purge(&state);
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
@@ -159,7 +161,7 @@ pub async fn start(
 }
 
 /// Every 10 minutes, deletes expired codes, sessions, families and revoked token
-/// ids, until the server's state is dropped.
+/// ids, and audit events past `audit_retention`, until the server's state is dropped.
 fn spawn_purge(state: &web::Data<http::AppState>) {
     let weak = Arc::downgrade(&state.clone().into_inner());
     tokio::spawn(async move {
@@ -169,12 +171,9 @@ fn spawn_purge(state: &web::Data<http::AppState>) {
         loop {
             ticker.tick().await;
             let Some(state) = weak.upgrade() else { break };
-            let now = state.clock.now();
-            match state
-                .store
-                .run(move |conn| store::purge::expired(conn, now))
-                .await
-            {
+            let services = &state.services;
+            let retention = clock::seconds(services.config.audit_retention);
+            match service::audit::purge(&services.store, retention, state.clock.now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "purged expired rows"),
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

@@ -7,6 +7,8 @@ use askama::Template;
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
+    /// The issuer's path (`/auth`, or empty): links and form actions live under it.
+    pub base: &'a str,
     pub client_name: &'a str,
     pub request_id: &'a str,
     pub csrf_token: &'a str,
@@ -21,6 +23,8 @@ pub struct LoginPage<'a> {
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
+    /// The issuer's path (`/auth`, or empty): links and form actions live under it.
+    pub base: &'a str,
     pub username: &'a str,
     pub client_name: Option<&'a str>,
     pub csrf_token: &'a str,
@@ -33,6 +37,8 @@ pub struct LogoutPage<'a> {
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage<'a> {
+    /// The issuer's path (`/auth`, or empty): links and form actions live under it.
+    pub base: &'a str,
     pub client_name: Option<&'a str>,
 }
 
@@ -46,6 +52,8 @@ pub struct ScopeLine {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
+    /// The issuer's path (`/auth`, or empty): links and form actions live under it.
+    pub base: &'a str,
     pub client_name: &'a str,
     pub username: &'a str,
     pub scopes: Vec<ScopeLine>,
@@ -59,6 +67,8 @@ pub struct ConsentPage<'a> {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
+    /// The issuer's path (`/auth`, or empty): links and form actions live under it.
+    pub base: &'a str,
     pub title: &'a str,
     pub message: &'a str,
 }

@@ -176,7 +176,7 @@ pub fn revoke(config: &Config, kid: &str) -> Result<(), Failure> {
 }
 
 /// RFC 3339 in UTC, or `-`.
-fn time(at: Option<i64>) -> String {
+pub fn time(at: Option<i64>) -> String {
     match at.and_then(|t| u64::try_from(t).ok()) {
         Some(t) => humantime::format_rfc3339_seconds(
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(t),

@@ -5,14 +5,10 @@ use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{flow, form, known_token, pages, AppState};
-use crate::clock::seconds;
+use super::{flow, form, pages, AppState};
 use crate::crypto::{random, token_hash};
-use crate::protocol::authorize::{self, AuthorizeClient, AuthorizeError, AuthorizePolicy};
-use crate::protocol::interaction::IdTokenHint;
 use crate::protocol::params::Params;
-use crate::store::authorization_requests::{self, PendingRequestRow};
-use crate::store::clients;
+use crate::service::authorization::{self, Refused};
 
 /// Where the endpoint is served.
 pub const AUTHORIZE_PATH: &str = "/authorize";
@@ -51,57 +47,6 @@ async fn authorize(
         Ok(p) => p,
         Err(e) => return bad_request_page(e.description()),
     };
-    let client_id = match authorize::client_id(&params) {
-        Ok(id) => id.to_owned(),
-        Err(AuthorizeError::ErrorPage(message)) => return bad_request_page(&message),
-        Err(AuthorizeError::Redirect(_)) => return bad_request_page("invalid request"),
-    };
-    let lookup_id = client_id.clone();
-    let row = match state
-        .store
-        .run(move |conn| clients::find(conn, &lookup_id))
-        .await
-    {
-        Ok(row) => row,
-        Err(e) => return pages::server_error(&e),
-    };
-    let metadata = match row.as_ref().map(|r| r.metadata()).transpose() {
-        Ok(m) => m,
-        Err(e) => return pages::server_error(&e),
-    };
-    let client = row
-        .as_ref()
-        .zip(metadata.as_ref())
-        .map(|(row, metadata)| AuthorizeClient {
-            metadata,
-            disabled: row.disabled,
-        });
-    let policy = AuthorizePolicy {
-        pkce_required_for_confidential_clients: state
-            .config
-            .oauth
-            .pkce_required_for_confidential_clients,
-    };
-    let hint = match params.get("id_token_hint") {
-        None => IdTokenHint::Absent,
-        Some(token) => match known_token::our_id_token(&state, token) {
-            Some(claims) => IdTokenHint::Subject(claims.sub),
-            None => IdTokenHint::NotOurs,
-        },
-    };
-    let request = match authorize::validate(&params, &client_id, client, policy, hint) {
-        Ok(request) => request,
-        Err(AuthorizeError::ErrorPage(message)) => return bad_request_page(&message),
-        Err(AuthorizeError::Redirect(redirect)) => {
-            return HttpResponse::Found()
-                .insert_header((
-                    LOCATION,
-                    authorize::error_redirect(&redirect, &state.config.issuer),
-                ))
-                .finish()
-        }
-    };
-
     // The browser binding: an existing cookie, or a new one set on this answer.
     let (browser, new_browser) = match state.cookies.browser_id(&req) {
         Some(b) if !b.is_empty() => (b, false),
@@ -110,46 +55,28 @@ async fn authorize(
             Err(e) => return pages::server_error(&e),
         },
     };
-    let (id, csrf_token) = match (random::token(), random::token()) {
-        (Ok(id), Ok(csrf)) => (id, csrf),
-        (Err(e), _) | (_, Err(e)) => return pages::server_error(&e),
-    };
     let now = state.clock.now();
-    let pending = PendingRequestRow {
-        id,
-        browser_hash: token_hash(&browser),
-        csrf_token,
-        client_id: request.client_id.clone(),
-        redirect_uri: request.redirect_uri.clone(),
-        redirect_uri_given: request.redirect_uri_given,
-        scope: request.scope.to_string(),
-        state: request.state.clone(),
-        code_challenge: request.code_challenge.clone(),
-        nonce: request.nonce.clone(),
-        created_at: now,
-        expires_at: now + seconds(state.config.lifetimes.authorization_request),
-        interaction: match serde_json::to_string(&request.interaction) {
-            Ok(json) => json,
-            Err(e) => return pages::server_error(&e),
-        },
-        authenticated_sid: None,
+    let begun = authorization::begin(&state.services, &params, token_hash(&browser), now).await;
+    let pending = match begun {
+        Ok(pending) => pending,
+        Err(Refused::ErrorPage(message)) => return bad_request_page(&message),
+        // The endpoint's redirects are the classic 302 (RFC 6749 §4.1.2's example).
+        Err(Refused::Redirect(location)) => {
+            return HttpResponse::Found()
+                .insert_header((LOCATION, location))
+                .finish()
+        }
+        Err(Refused::Internal(e)) => return pages::server_error(&e),
     };
-    let row = pending.clone();
-    if let Err(e) = state
-        .store
-        // Expired requests are never read (`find_live`); the purge task removes them.
-        .run(move |conn| authorization_requests::insert(conn, &row))
-        .await
-    {
-        return pages::server_error(&e);
-    }
-
+    let pending_id = pending.id.clone();
     let mut response = match flow::signed_in(&state, &req).await {
-        Ok(signed_in) => flow::proceed(&state, pending, signed_in).await,
+        Ok(signed_in) => {
+            let step = authorization::proceed(&state.services, pending, signed_in, now).await;
+            flow::respond(&state, step, &pending_id)
+        }
         Err(e) => pages::server_error(&e),
     };
-    // The endpoint's redirects are the classic 302 (RFC 6749 §4.1.2's example); the
-    // flow's 303 is for the answers to the login and consent forms.
+    // The flow's 303 is for the answers to the login and consent forms.
     if response.status() == StatusCode::SEE_OTHER {
         *response.status_mut() = StatusCode::FOUND;
     }

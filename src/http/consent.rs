@@ -1,15 +1,14 @@
 //! The consent page (DESIGN.md §5): the client's name, each requested scope in
-//! words, Allow and Deny. The decision is bound to the pending request, which lives
-//! server-side; Allow is remembered per (user, client).
+//! words, Allow and Deny. The decision is [`service::authorization::decide_consent`]'s.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::flow::{self, SignedIn};
-use super::{pages, AppState};
-use crate::protocol::error::OAuthError;
+use super::{flow, pages, AppState};
 use crate::protocol::params::Params;
-use crate::protocol::scope::Scope;
+use crate::service::authorization::{self, ConsentDecision, Step};
+use crate::service::sessions::SignedIn;
+use crate::service::tokens::parse_scope;
 use crate::store::authorization_requests::PendingRequestRow;
 use crate::views::{describe_scope, ConsentPage, ScopeLine};
 
@@ -29,21 +28,27 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         Ok(p) => p,
         Err(page) => return page,
     };
-    let (pending, signed_in) = match signed_in_for(&state, &req, pending).await {
-        Ok(pair) => pair,
-        Err(response) => return response,
-    };
-    match flow::must_ask_consent(&state, &pending, &signed_in).await {
-        Ok(Ok(true)) => {}
-        Ok(Ok(false)) => return flow::answer_with_code(&state, pending, &signed_in, false).await,
-        Ok(Err(e)) => return flow::answer_with_error(&state, pending, e).await,
-        Err(e) => return pages::server_error(&e),
-    }
-    let requested = match Scope::parse(&pending.scope) {
+    let signed_in = match flow::signed_in(&state, &req).await {
         Ok(s) => s,
         Err(e) => return pages::server_error(&e),
     };
-    let client_name = match flow::client_name(&state, &pending.client_id).await {
+    // The page is shown only when the flow's next step is consent: a request that
+    // needs a login (or none at all) cannot skip ahead by opening this page.
+    let user = signed_in.as_ref().map(|s| s.user.username.clone());
+    let kept = pending.clone();
+    let pending_id = pending.id.clone();
+    match authorization::proceed(&state.services, pending, signed_in, state.clock.now()).await {
+        Ok(Step::Consent) => render(&state, &kept, user.as_deref().unwrap_or("")).await,
+        step => flow::respond(&state, step, &pending_id),
+    }
+}
+
+async fn render(state: &AppState, pending: &PendingRequestRow, username: &str) -> HttpResponse {
+    let requested = match parse_scope(&pending.scope) {
+        Ok(s) => s,
+        Err(e) => return pages::server_error(&e),
+    };
+    let client_name = match flow::client_name(state, &pending.client_id).await {
         Ok(n) => n,
         Err(page) => return page,
     };
@@ -58,8 +63,9 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     pages::render(
         StatusCode::OK,
         &ConsentPage {
+            base: &state.base_path,
             client_name: &client_name,
-            username: &signed_in.user.username,
+            username,
             scopes: requested
                 .iter()
                 .map(|s| ScopeLine {
@@ -74,20 +80,6 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     )
 }
 
-/// The user answering `pending`, once the session satisfies the request
-/// (`prompt=login`, `max_age`, `id_token_hint`); otherwise the login page or the
-/// error for the client.
-async fn signed_in_for(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    pending: PendingRequestRow,
-) -> Result<(PendingRequestRow, SignedIn), HttpResponse> {
-    let signed_in = flow::signed_in(state, req)
-        .await
-        .map_err(|e| pages::server_error(&e))?;
-    flow::authenticated(state, pending, signed_in).await
-}
-
 async fn consent_decision(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -97,25 +89,29 @@ async fn consent_decision(
         Ok(submitted) => submitted,
         Err(page) => return page,
     };
-    let (pending, signed_in) = match signed_in_for(&state, &req, pending).await {
-        Ok(pair) => pair,
-        Err(response) => return response,
-    };
-    match params.get("decision") {
-        Some("allow") => flow::answer_with_code(&state, pending, &signed_in, true).await,
-        // RFC 6749 §4.1.2.1: the resource owner denied the request.
-        Some("deny") => {
-            flow::answer_with_error(
-                &state,
-                pending,
-                OAuthError::AccessDenied("the user denied the request".into()),
+    let decision = match params.get("decision") {
+        Some("allow") => ConsentDecision::Allow,
+        Some("deny") => ConsentDecision::Deny,
+        _ => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "The form could not be read",
+                "Choose Allow or Deny.",
             )
-            .await
         }
-        _ => pages::error(
-            StatusCode::BAD_REQUEST,
-            "The form could not be read",
-            "Choose Allow or Deny.",
-        ),
-    }
+    };
+    let signed_in: Option<SignedIn> = match flow::signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(e) => return pages::server_error(&e),
+    };
+    let pending_id = pending.id.clone();
+    let step = authorization::decide_consent(
+        &state.services,
+        pending,
+        signed_in,
+        decision,
+        state.clock.now(),
+    )
+    .await;
+    flow::respond(&state, step, &pending_id)
 }

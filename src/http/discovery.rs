@@ -9,27 +9,37 @@ use super::{public_document, AppState};
 use crate::config::Config;
 use crate::protocol::discovery::{self, Capabilities, Document, EndpointPaths};
 
+/// OIDC Discovery §4: `{issuer}/.well-known/openid-configuration`, so under the
+/// issuer's path (registered inside its scope). When the issuer has no path, the
+/// RFC 8414 document is served here too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for (path, document) in [
-        (
-            "/.well-known/openid-configuration",
-            Document::OpenIdConfiguration,
-        ),
-        (
-            "/.well-known/oauth-authorization-server",
-            Document::OAuthAuthorizationServer,
-        ),
-    ] {
-        let handler = move |req: HttpRequest, state: web::Data<AppState>| async move {
-            metadata(req, state, document)
-        };
-        cfg.service(
-            web::resource(path)
-                .route(web::get().to(handler))
-                .route(web::head().to(handler))
-                .route(web::method(Method::OPTIONS).to(public_document::preflight)),
-        );
-    }
+    document_route(
+        cfg,
+        "/.well-known/openid-configuration",
+        Document::OpenIdConfiguration,
+    );
+}
+
+/// RFC 8414 §3: the well-known suffix goes between the host and the issuer's path,
+/// `/.well-known/oauth-authorization-server{path}`.
+pub fn configure_root(cfg: &mut web::ServiceConfig, base_path: &str) {
+    document_route(
+        cfg,
+        &format!("/.well-known/oauth-authorization-server{base_path}"),
+        Document::OAuthAuthorizationServer,
+    );
+}
+
+fn document_route(cfg: &mut web::ServiceConfig, path: &str, document: Document) {
+    let handler = move |req: HttpRequest, state: web::Data<AppState>| async move {
+        metadata(req, state, document)
+    };
+    cfg.service(
+        web::resource(path)
+            .route(web::get().to(handler))
+            .route(web::head().to(handler))
+            .route(web::method(Method::OPTIONS).to(public_document::preflight)),
+    );
 }
 
 /// Both documents, rendered once: they depend on the configuration only.
@@ -87,6 +97,6 @@ fn metadata(req: HttpRequest, state: web::Data<AppState>, document: Document) ->
         &req,
         &rendered.body,
         &rendered.etag,
-        state.config.keys.jwks_max_age.as_secs(),
+        state.services.config.keys.jwks_max_age.as_secs(),
     )
 }

@@ -26,8 +26,8 @@ async fn healthz() -> HttpResponse {
 
 /// The database answers: 200, or 503 with the reason.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let backend = state.store.url().backend_name();
-    match state.store.check_ready(READY_TIMEOUT).await {
+    let backend = state.services.store.url().backend_name();
+    match state.services.store.check_ready(READY_TIMEOUT).await {
         Ok(()) => HttpResponse::Ok()
             .insert_header(CacheControl(vec![CacheDirective::NoStore]))
             .json(json!({ "status": "ready", "database": backend })),

@@ -19,11 +19,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The rendered document of the current key set, with its ETag.
 async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let set = state.keys.current();
+    let set = state.services.keys.current();
     public_document::respond(
         &req,
         set.jwks(),
         set.etag(),
-        state.config.keys.jwks_max_age.as_secs(),
+        state.services.config.keys.jwks_max_age.as_secs(),
     )
 }

@@ -6,13 +6,13 @@ pub mod authorize;
 mod client_auth;
 pub mod consent;
 pub mod cookies;
+mod csrf;
 pub mod discovery;
 mod flow;
 mod form;
 mod health;
 pub mod introspection;
 mod jwks;
-mod known_token;
 pub mod login;
 pub mod logout;
 mod oauth_response;
@@ -24,49 +24,60 @@ pub mod revocation;
 pub mod token;
 pub mod userinfo;
 
-use std::sync::Arc;
-
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::web;
 
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::crypto::client_secret::ClientSecretHasher;
-use crate::crypto::derived_token::SuccessorDeriver;
-use crate::keys::KeyRing;
-use crate::store::Store;
+use crate::service::Services;
 
-/// What every handler may reach: config, storage, server keys, the clock.
+/// What every handler may reach: the operations' services, the clock, and what only
+/// HTTP needs (documents, cookies, limits, where the routes live).
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub secret_hasher: ClientSecretHasher,
-    pub keys: Arc<KeyRing>,
-    pub clock: Arc<dyn Clock>,
+    pub services: Services,
+    pub clock: std::sync::Arc<dyn Clock>,
     /// The server metadata documents, rendered at start.
     pub discovery: discovery::Documents,
-    /// Derives refresh-token successors.
-    pub successors: SuccessorDeriver,
-    /// An argon2id hash of nothing, checked for unknown users (same work, no enumeration).
-    pub dummy_password_hash: String,
     pub cookies: cookies::Cookies,
     pub rate_limits: rate_limit::Limiters,
+    /// The issuer's path (`/auth` for `https://example.com/auth`, empty for none):
+    /// every route, link, form action and redirect lives under it.
+    pub base_path: String,
 }
 
-/// Registers every route.
+impl AppState {
+    /// `path` (absolute, e.g. `/login?request=…`) under the issuer's path.
+    pub fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
+}
+
+/// The path of an issuer URL, without a trailing slash (`""` for none).
+pub fn base_path(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// Registers every route under the issuer's path (OIDC Discovery §4: the
+/// configuration document too); RFC 8414 §3's document and the health probes live
+/// at the root.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     health::configure(cfg);
-    assets::configure(cfg);
-    jwks::configure(cfg);
-    discovery::configure(cfg);
-    authorize::configure(cfg, state);
-    login::configure(cfg, state);
-    consent::configure(cfg);
-    token::configure(cfg, state);
-    revocation::configure(cfg, state);
-    introspection::configure(cfg, state);
-    userinfo::configure(cfg, state);
-    logout::configure(cfg, state);
+    discovery::configure_root(cfg, &state.base_path);
+    cfg.service(
+        web::scope(&state.base_path)
+            .configure(assets::configure)
+            .configure(jwks::configure)
+            .configure(discovery::configure)
+            .configure(|cfg| authorize::configure(cfg, state))
+            .configure(|cfg| login::configure(cfg, state))
+            .configure(consent::configure)
+            .configure(|cfg| token::configure(cfg, state))
+            .configure(|cfg| revocation::configure(cfg, state))
+            .configure(|cfg| introspection::configure(cfg, state))
+            .configure(|cfg| userinfo::configure(cfg, state))
+            .configure(|cfg| logout::configure(cfg, state)),
+    );
 }
 
 /// The app with its middleware, for `HttpServer::new`.

@@ -6,47 +6,20 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
-use crate::keys::KeyError;
 use crate::protocol::error::OAuthError;
-use crate::store::StoreError;
+use crate::service::OAuthFailure;
 
-/// Why an endpoint could not answer as asked.
-#[derive(Debug)]
-pub enum EndpointError {
-    /// The request broke a rule: answered in the spec's words.
-    OAuth(OAuthError),
-    /// The server failed: logged, answered with `server_error` and no detail.
-    Internal(String),
-}
-
-impl From<OAuthError> for EndpointError {
-    fn from(e: OAuthError) -> Self {
-        EndpointError::OAuth(e)
-    }
-}
-
-impl From<StoreError> for EndpointError {
-    fn from(e: StoreError) -> Self {
-        EndpointError::Internal(e.to_string())
-    }
-}
-
-impl From<KeyError> for EndpointError {
-    fn from(e: KeyError) -> Self {
-        EndpointError::Internal(e.to_string())
-    }
-}
-
-impl EndpointError {
-    pub fn respond(self) -> HttpResponse {
-        match self {
-            EndpointError::OAuth(e) => error_response(&e),
-            EndpointError::Internal(detail) => {
-                tracing::error!(%detail, "request failed");
-                error_response(&OAuthError::ServerError(
-                    "the server could not complete the request".into(),
-                ))
-            }
+/// The one mapping of an operation's failure to an OAuth error response: the
+/// spec's error as it is, a server failure logged and answered `server_error`
+/// with no detail.
+pub fn failure(failure: OAuthFailure) -> HttpResponse {
+    match failure {
+        OAuthFailure::Refused(e) => error_response(&e),
+        OAuthFailure::Internal(detail) => {
+            tracing::error!(%detail, "request failed");
+            error_response(&OAuthError::ServerError(
+                "the server could not complete the request".into(),
+            ))
         }
     }
 }
@@ -62,6 +35,22 @@ fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
 /// `200` with `body` as JSON, not cacheable.
 pub fn json<T: Serialize>(body: &T) -> HttpResponse {
     no_store(HttpResponse::Ok()).json(body)
+}
+
+/// `200` with `body` as JSON, or the failure's error response.
+pub fn answer<T: Serialize>(result: Result<T, OAuthFailure>) -> HttpResponse {
+    match result {
+        Ok(body) => json(&body),
+        Err(e) => failure(e),
+    }
+}
+
+/// `200` with no body, not cacheable (RFC 7009 §2.2), or the failure's error response.
+pub fn empty(result: Result<(), OAuthFailure>) -> HttpResponse {
+    match result {
+        Ok(()) => no_store(HttpResponse::Ok()).finish(),
+        Err(e) => failure(e),
+    }
 }
 
 /// RFC 6749 §5.2: `{"error", "error_description"}`, 400 — or 401 with

@@ -29,9 +29,18 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
     }
 }
 
-/// An error page: the user reads what went wrong; nothing redirects.
+/// An error page: the user reads what went wrong; nothing redirects. Its
+/// stylesheet link is relative (`./static/…`): every page that can fail lives one
+/// segment under the issuer's path (`/authorize`, `/login`, `/consent`, `/logout`).
 pub fn error(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    render(status, &ErrorPage { title, message })
+    render(
+        status,
+        &ErrorPage {
+            base: ".",
+            title,
+            message,
+        },
+    )
 }
 
 /// The page for a failure of the server itself (details go to the log).

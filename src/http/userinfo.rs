@@ -7,12 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
-use super::{form, known_token, AppState};
+use super::{form, AppState};
 use crate::protocol::bearer::{self, BearerError};
-use crate::protocol::id_token::UserInfo;
 use crate::protocol::params::Params;
-use crate::protocol::scope::Scope;
-use crate::store::{clients, revoked_access_tokens, users, StoreError};
+use crate::service::userinfo::{self, UserInfoFailure};
 
 pub const USERINFO_PATH: &str = "/userinfo";
 
@@ -51,30 +49,7 @@ async fn userinfo_post(
     }
 }
 
-async fn answer(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    body: Option<Params>,
-) -> HttpResponse {
-    match userinfo(state, req, body.as_ref()).await {
-        Ok(Ok(info)) => with_cors(HttpResponse::Ok())
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(info),
-        Ok(Err(e)) => bearer_error(&e),
-        Err(e) => {
-            tracing::error!(detail = %e, "userinfo failed");
-            with_cors(HttpResponse::InternalServerError())
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(serde_json::json!({ "error": "server_error" }))
-        }
-    }
-}
-
-async fn userinfo(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    body: Option<&Params>,
-) -> Result<Result<UserInfo, BearerError>, StoreError> {
+async fn answer(state: &AppState, req: &HttpRequest, body: Option<Params>) -> HttpResponse {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -82,43 +57,24 @@ async fn userinfo(
     let query = Params::from_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
     let token = match bearer::presented_token(
         header,
-        body.and_then(|b| b.get("access_token")),
+        body.as_ref().and_then(|b| b.get("access_token")),
         query.get("access_token").is_some(),
     ) {
-        Ok(token) => token.to_owned(),
-        Err(e) => return Ok(Err(e)),
+        Ok(token) => token,
+        Err(e) => return bearer_error(&e),
     };
-    let Some(claims) = known_token::our_access_token(state, &token) else {
-        return Ok(Err(BearerError::InvalidToken(
-            "the access token is not one of ours".into(),
-        )));
-    };
-    let now = state.clock.now();
-    let scope = Scope::parse(&claims.scope).unwrap_or_default();
-    if let Err(e) = bearer::check_userinfo_token(&claims, &scope, now) {
-        return Ok(Err(e));
+    match userinfo::claims(&state.services, token, state.clock.now()).await {
+        Ok(info) => with_cors(HttpResponse::Ok())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(info),
+        Err(UserInfoFailure::Refused(e)) => bearer_error(&e),
+        Err(UserInfoFailure::Internal(e)) => {
+            tracing::error!(detail = %e, "userinfo failed");
+            with_cors(HttpResponse::InternalServerError())
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(serde_json::json!({ "error": "server_error" }))
+        }
     }
-    state
-        .store
-        .run(move |conn| {
-            if revoked_access_tokens::is_revoked(conn, &claims.jti)? {
-                return Ok(Err(BearerError::InvalidToken(
-                    "the access token is revoked".into(),
-                )));
-            }
-            if clients::find(conn, &claims.client_id)?.is_none_or(|c| c.disabled) {
-                return Ok(Err(BearerError::InvalidToken(
-                    "the client is disabled".into(),
-                )));
-            }
-            match users::find(conn, &claims.sub)? {
-                Some(user) if !user.disabled => Ok(Ok(UserInfo::new(&user.facts(), &scope))),
-                _ => Ok(Err(BearerError::InvalidToken(
-                    "the user is disabled or gone".into(),
-                ))),
-            }
-        })
-        .await
 }
 
 /// RFC 6750 §3: the error in `WWW-Authenticate` (and, for clients that read bodies,

@@ -13,7 +13,7 @@ use super::schedule::{self, Action, KeyState, KeyTimes, Policy};
 use super::sealing::KeySealer;
 use super::{KeyAlg, KeyError};
 use crate::config::{Config, MasterKeySource};
-use crate::store::audit::{self, AuditEvent};
+use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::signing_keys::{self, SigningKeyRow};
 use crate::store::{DbConn, StoreError};
 
@@ -189,14 +189,9 @@ pub fn revoke(
     if times.state == KeyState::Revoked {
         return Err(KeyError::AlreadyRevoked(kid.to_owned()));
     }
-    let event = AuditEvent {
-        kind: "key.revoked",
-        actor: Some(actor),
-        user_id: None,
-        client_id: None,
-        ip: None,
-        detail: json!({ "kid": kid, "alg": row.alg, "previous_state": row.state }),
-    };
+    let event = AuditEvent::new(AuditKind::KeyRevoked)
+        .actor(actor)
+        .detail(json!({ "kid": kid, "alg": row.alg, "previous_state": row.state }));
     conn.transaction(|c| {
         signing_keys::revoke(c, kid, now)?.ok_or(StoreError::Conflict(
             "the key was revoked by another instance",
@@ -259,7 +254,7 @@ fn apply(
             )?);
         }
     }
-    let events: Vec<AuditEvent<'_>> = actions
+    let events: Vec<AuditEvent> = actions
         .iter()
         .map(|action| audit_event(action, actor, &rows))
         .collect();
@@ -334,7 +329,7 @@ fn new_row(
     })
 }
 
-fn audit_event<'a>(action: &Action, actor: &'a str, new_rows: &[SigningKeyRow]) -> AuditEvent<'a> {
+fn audit_event(action: &Action, actor: &str, new_rows: &[SigningKeyRow]) -> AuditEvent {
     let (kind, detail) = match action {
         Action::Create {
             alg,
@@ -346,7 +341,7 @@ fn audit_event<'a>(action: &Action, actor: &'a str, new_rows: &[SigningKeyRow]) 
                 .find(|r| r.alg == alg.as_str() && r.state == state.as_str())
                 .map(|r| r.kid.as_str());
             (
-                "key.created",
+                AuditKind::KeyCreated,
                 json!({ "kid": kid, "alg": alg.as_str(), "state": state.as_str(), "activates_at": activates_at }),
             )
         }
@@ -357,22 +352,15 @@ fn audit_event<'a>(action: &Action, actor: &'a str, new_rows: &[SigningKeyRow]) 
             at,
             ..
         } => (
-            "key.rotated",
+            AuditKind::KeyRotated,
             json!({ "alg": alg.as_str(), "retiring": retiring, "promoting": promoting, "at": at }),
         ),
-        Action::StartNow { kid, at, .. } => ("key.started", json!({ "kid": kid, "at": at })),
-        Action::Retire { kid, at, .. } => ("key.retired", json!({ "kid": kid, "at": at })),
+        Action::StartNow { kid, at, .. } => (AuditKind::KeyStarted, json!({ "kid": kid, "at": at })),
+        Action::Retire { kid, at, .. } => (AuditKind::KeyRetired, json!({ "kid": kid, "at": at })),
         Action::Delete { kid, state } => (
-            "key.deleted",
+            AuditKind::KeyDeleted,
             json!({ "kid": kid, "state": state.as_str() }),
         ),
     };
-    AuditEvent {
-        kind,
-        actor: Some(actor),
-        user_id: None,
-        client_id: None,
-        ip: None,
-        detail,
-    }
+    AuditEvent::new(kind).actor(actor).detail(detail)
 }

@@ -115,3 +115,63 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ClientRow>, StoreError
         .first(c)
         .optional())?)
 }
+
+/// Writes the editable metadata of a client (name, URIs, grants, scope, algorithms).
+/// False when there is no such client.
+pub fn update(conn: &mut DbConn, row: &ClientRow, now: i64) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(clients::table.find(&row.id))
+        .set((
+            clients::name.eq(&row.name),
+            clients::redirect_uris.eq(&row.redirect_uris),
+            clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+            clients::grant_types.eq(&row.grant_types),
+            clients::scope.eq(&row.scope),
+            clients::access_token_signing_alg.eq(&row.access_token_signing_alg),
+            clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
+            clients::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Disables or enables the client; false when there is no such client.
+pub fn set_disabled(
+    conn: &mut DbConn,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(clients::table.find(id))
+        .set((clients::disabled.eq(disabled), clients::updated_at.eq(now)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Replaces the secret: the current one becomes the previous one until
+/// `previous_expires_at` (an earlier previous secret is dropped: two live at most).
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    id: &str,
+    new_hash: &str,
+    previous_expires_at: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(
+        clients::table.find(id).filter(clients::secret_hash.is_not_null())
+    )
+    .set((
+        clients::previous_secret_hash.eq(clients::secret_hash),
+        clients::previous_secret_expires_at.eq(previous_expires_at),
+        clients::secret_hash.eq(new_hash),
+        clients::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Deletes the client; its codes, pending requests, consents and refresh-token
+/// families go with it (foreign keys `ON DELETE CASCADE`).
+pub fn delete(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::delete(clients::table.find(id)).execute(c))?;
+    Ok(n == 1)
+}

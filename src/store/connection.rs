@@ -32,6 +32,32 @@ impl DbConn {
     where
         F: FnOnce(&mut DbConn) -> Result<T, StoreError>,
     {
+        self.transaction_with(f)
+    }
+
+    /// [`DbConn::transaction`] for a body with its own error type (one that a
+    /// storage failure converts into): any `Err` rolls back.
+    pub fn transaction_with<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+    {
+        self.begin().map_err(E::from)?;
+        match f(self) {
+            Ok(value) => {
+                self.commit().map_err(E::from)?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The original error matters more; a failed rollback leaves the
+                // connection marked broken, and the pool drops it.
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
         match self {
             // IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrade.
             DbConn::Sqlite(c) => {
@@ -39,24 +65,23 @@ impl DbConn {
             }
             DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
         }
-        match f(self) {
-            Ok(value) => {
-                match self {
-                    DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c)?,
-                    DbConn::Postgres(c) => AnsiTransactionManager::commit_transaction(c)?,
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                // The original error matters more; a failed rollback leaves the
-                // connection marked broken, and the pool drops it.
-                let _ = match self {
-                    DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
-                    DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
-                };
-                Err(e)
-            }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        match self {
+            DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c)?,
+            DbConn::Postgres(c) => AnsiTransactionManager::commit_transaction(c)?,
         }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        match self {
+            DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c)?,
+            DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c)?,
+        }
+        Ok(())
     }
 
     /// True when the connection is inside a transaction or its transaction state is

@@ -50,3 +50,30 @@ pub fn delete(conn: &mut DbConn, user_id: &str, client_id: &str) -> Result<bool,
     .execute(c))?;
     Ok(n == 1)
 }
+
+/// A stored consent.
+#[derive(Queryable, Clone, Debug)]
+pub struct ConsentRow {
+    pub client_id: String,
+    pub client_name: String,
+    pub scope: String,
+    pub granted_at: i64,
+    pub updated_at: i64,
+}
+
+/// The user's consents with the clients' names, oldest first.
+pub fn of_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<ConsentRow>, StoreError> {
+    use super::schema::clients;
+    Ok(db_run!(conn, |c| consents::table
+        .inner_join(clients::table)
+        .filter(consents::user_id.eq(user_id))
+        .order((consents::granted_at.asc(), consents::client_id.asc()))
+        .select((
+            consents::client_id,
+            clients::name,
+            consents::scope,
+            consents::granted_at,
+            consents::updated_at,
+        ))
+        .load::<ConsentRow>(c))?)
+}

@@ -131,6 +131,32 @@ impl Store {
         .map_err(|e| StoreError::Blocking(e.to_string()))?
     }
 
+    /// Runs `f` in one transaction on a pooled connection, on the blocking pool:
+    /// committed when it returns `Ok`, rolled back otherwise.
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(f)).await
+    }
+
+    /// [`Store::transaction`] for a body with its own error type.
+    pub async fn transaction_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            conn.transaction_with(f)
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+
     /// Readiness: the database answers a query within `timeout` (and, for SQLite,
     /// the file is still where it was opened: a deleted file means lost writes).
     pub async fn check_ready(&self, timeout: Duration) -> Result<(), StoreError> {

@@ -142,6 +142,52 @@ pub fn revoke_family(
     Ok(n == 1)
 }
 
+/// Locks the family row until the transaction ends (Postgres `SELECT … FOR UPDATE`),
+/// so a rotation and a revocation of one family never interleave. SQLite
+/// transactions are `BEGIN IMMEDIATE` and already hold the one write lock.
+pub fn lock_family(conn: &mut DbConn, family_id: &str) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        refresh_token_families::table
+            .find(family_id)
+            .select(refresh_token_families::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}
+
+/// Revokes every live family of the user (`user_id`) or of the client
+/// (`client_id`), or of the pair when both are given, with their access tokens.
+/// Returns the ids of the families this call revoked.
+pub fn revoke_families_of(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
+    client_id: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let ids: Vec<String> = db_run!(conn, |c| {
+        let mut query = refresh_token_families::table
+            .filter(refresh_token_families::revoked_at.is_null())
+            .select(refresh_token_families::id)
+            .into_boxed();
+        if let Some(user) = user_id {
+            query = query.filter(refresh_token_families::user_id.eq(user));
+        }
+        if let Some(client) = client_id {
+            query = query.filter(refresh_token_families::client_id.eq(client));
+        }
+        query.load(c)
+    })?;
+    let mut revoked = Vec::with_capacity(ids.len());
+    for id in ids {
+        if revoke_family(conn, &id, reason, now)? {
+            revoked.push(id);
+        }
+    }
+    Ok(revoked)
+}
+
 /// The user is still enabled and still consents to everything the family holds.
 pub fn grant_still_holds(
     conn: &mut DbConn,
@@ -151,9 +197,18 @@ pub fn grant_still_holds(
     if users::find(conn, &family.user_id)?.is_none_or(|u| u.disabled) {
         return Ok(false);
     }
-    Ok(consents::find(conn, &family.user_id, &family.client_id)?
-        .and_then(|s| Scope::parse(&s).ok())
-        .is_some_and(|granted| family_scope.is_subset_of(&granted)))
+    match consents::find(conn, &family.user_id, &family.client_id)? {
+        None => Ok(false),
+        Some(stored) => {
+            let granted = Scope::parse(&stored).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "consent of user {} for client {}: {e}",
+                    family.user_id, family.client_id
+                ))
+            })?;
+            Ok(family_scope.is_subset_of(&granted))
+        }
+    }
 }
 
 /// The families that grew from the code.

@@ -71,3 +71,30 @@ pub fn end(conn: &mut DbConn, id_hash: &str, now: i64) -> Result<(), StoreError>
         .execute(c))?;
     Ok(())
 }
+
+/// The user's sessions that have neither ended nor expired, newest first.
+pub fn live_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<SessionRow>, StoreError> {
+    Ok(db_run!(conn, |c| sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .order(sessions::created_at.desc())
+        .select(SessionRow::as_select())
+        .load(c))?)
+}
+
+/// Ends every live session of the user; returns how many.
+pub fn end_all_of_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(db_run!(conn, |c| diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+    )
+    .set(sessions::ended_at.eq(now))
+    .execute(c))?)
+}

@@ -129,3 +129,79 @@ pub fn clear_failed_logins(conn: &mut DbConn, id: &str) -> Result<(), StoreError
         .execute(c))?;
     Ok(())
 }
+
+/// The user with this id, or else this username, if any.
+pub fn find_by_id_or_username(
+    conn: &mut DbConn,
+    id_or_username: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    match find(conn, id_or_username)? {
+        Some(user) => Ok(Some(user)),
+        None => find_by_username(conn, id_or_username),
+    }
+}
+
+/// The profile fields an admin edits.
+pub struct ProfileUpdate<'a> {
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub name: Option<&'a str>,
+    pub is_admin: bool,
+}
+
+/// Writes the profile; false when there is no such user.
+pub fn update_profile(
+    conn: &mut DbConn,
+    id: &str,
+    profile: &ProfileUpdate<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(profile.email),
+            users::email_verified.eq(profile.email_verified),
+            users::name.eq(profile.name),
+            users::is_admin.eq(profile.is_admin),
+            users::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Disables or enables the user; false when there is no such user.
+pub fn set_disabled(
+    conn: &mut DbConn,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Replaces the password hash and lifts any lockout.
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::failed_login_count.eq(0),
+            users::locked_until.eq(None::<i64>),
+            users::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Deletes the user; sessions, consents, codes and refresh-token families go with
+/// it (foreign keys `ON DELETE CASCADE`).
+pub fn delete(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::delete(users::table.find(id)).execute(c))?;
+    Ok(n == 1)
+}

@@ -5,8 +5,11 @@
 mod authorization_flow;
 mod cli;
 mod discovery;
+mod grant_fixes;
 mod health;
+mod issuer_path;
 mod keys;
+mod lifecycle;
 mod oauth_support;
 mod openid_connect;
 mod prompt;

@@ -161,14 +161,38 @@ impl TestApp {
         TestApp::try_start(db, settings, clock).await.unwrap()
     }
 
+    /// A server whose issuer has a path: `http://127.0.0.1:PORT{path}` (e.g. `/auth`).
+    /// `base_url` is that issuer, so `url("/authorize")` is `…{path}/authorize`.
+    pub async fn start_at_path(db: TestDb, path: &str) -> TestApp {
+        let clock = Arc::new(ManualClock::starting_now());
+        TestApp::try_start_at_path(Arc::new(db), path, &[], clock)
+            .await
+            .unwrap()
+    }
+
     /// Like [`TestApp::start_on`] with a given clock, returning a start-up failure.
     pub async fn try_start(
         db: Arc<TestDb>,
         settings: &[(&'static str, String)],
         clock: Arc<ManualClock>,
     ) -> Result<TestApp, StartError> {
+        TestApp::try_start_at_path(db, "", settings, clock).await
+    }
+
+    /// Like [`TestApp::try_start`] with the issuer (and `base_url`) at `path` on the
+    /// server's origin: `""` for the root, else a path such as `/auth` (no trailing `/`).
+    pub async fn try_start_at_path(
+        db: Arc<TestDb>,
+        path: &str,
+        settings: &[(&'static str, String)],
+        clock: Arc<ManualClock>,
+    ) -> Result<TestApp, StartError> {
+        assert!(
+            path.is_empty() || (path.starts_with('/') && !path.ends_with('/')),
+            "an issuer path starts with `/` and does not end with one: `{path}`"
+        );
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let base_url = format!("http://{}{path}", listener.local_addr().unwrap());
         let mut env = db.env();
         env.push(("PORTCULLIS_ISSUER", base_url.clone()));
         env.extend(settings.iter().cloned());

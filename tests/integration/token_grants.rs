@@ -590,39 +590,72 @@ async fn concurrent_refreshes_of_one_token_leave_one_live_successor() {
                 .send()
                 .await
                 .unwrap();
-            (
-                response.status(),
-                response.json::<serde_json::Value>().await.unwrap(),
-            )
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            // A body that is not JSON (a failure page) still shows up in the message below.
+            let body = serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or(serde_json::Value::String(text));
+            (status, body)
         }));
     }
     let mut answers = Vec::new();
     for task in tasks {
         answers.push(task.await.unwrap());
     }
-    let mut successors: Vec<String> = answers
+    // Every request is either the rotation, a retry of it inside the grace window
+    // (200), or refused as a client error (400 invalid_grant) — never a server error
+    // from the race, and never another kind of refusal.
+    for (status, body) in &answers {
+        match status.as_u16() {
+            200 => assert!(
+                body["refresh_token"].is_string() && body["access_token"].is_string(),
+                "a 200 without tokens: {answers:?}"
+            ),
+            400 => assert_eq!(
+                body["error"], "invalid_grant",
+                "a 400 other than invalid_grant: {answers:?}"
+            ),
+            _ => panic!("{status} from a concurrent refresh: {answers:?}"),
+        }
+    }
+    let winners: Vec<&serde_json::Value> = answers
         .iter()
         .filter(|(s, _)| *s == 200)
-        .map(|(_, b)| b["refresh_token"].as_str().unwrap().to_owned())
+        .map(|(_, b)| b)
         .collect();
-    assert!(!successors.is_empty());
+    assert!(!winners.is_empty(), "no request succeeded: {answers:?}");
+    // One rotation: every winner got the same successor, and the same access token
+    // (the retries are answered with the rotation's own `jti`).
+    let mut successors: Vec<&str> = winners
+        .iter()
+        .map(|b| b["refresh_token"].as_str().unwrap())
+        .collect();
+    successors.sort_unstable();
     successors.dedup();
     assert_eq!(
         successors.len(),
         1,
         "every winner got the same successor: {answers:?}"
     );
+    let mut jtis: Vec<String> = winners
+        .iter()
+        .map(|b| claims(b["access_token"].as_str().unwrap())["jti"].to_string())
+        .collect();
+    jtis.sort_unstable();
+    jtis.dedup();
+    assert_eq!(jtis.len(), 1, "one rotation, one access token: {jtis:?}");
+    let successor = successors[0].to_owned();
     // That successor is live; the family is alive.
-    let (status, _) = app
+    let (status, body) = app
         .token_json(
             &client,
             &[
                 ("grant_type", "refresh_token"),
-                ("refresh_token", &successors[0]),
+                ("refresh_token", &successor),
             ],
         )
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

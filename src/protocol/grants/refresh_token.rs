@@ -37,6 +37,11 @@ pub enum RefreshDecision {
     RevokeFamily { reason: &'static str },
 }
 
+/// Why a family is revoked when a rotated token comes back outside the grace window.
+pub const REUSE: &str = "reuse of a rotated refresh token";
+/// Why a family is revoked when its user is disabled or its consent withdrawn.
+pub const GRANT_GONE: &str = "the user or consent is gone";
+
 /// Decides a refresh request by `client_id` asking for `requested` scope.
 ///
 /// RFC 6749 §6: the scope may narrow but never widen what was granted, and an
@@ -60,12 +65,19 @@ pub fn decide(
         ));
     }
     if let Some(rotated_at) = token.rotated_at {
-        let retry = now - rotated_at <= grace_period && token.successor_unused;
-        return Ok(if retry {
+        // A grace period of 0 means no grace at all, not "the same second".
+        let retry =
+            grace_period > 0 && now - rotated_at <= grace_period && token.successor_unused;
+        return Ok(if !retry {
+            RefreshDecision::RevokeFamily {
+                reason: REUSE,
+            }
+        } else if token.grant_still_holds {
             RefreshDecision::RepeatRotation
         } else {
+            // A retry gets the first answer only while that answer could still be given.
             RefreshDecision::RevokeFamily {
-                reason: "reuse of a rotated refresh token",
+                reason: GRANT_GONE,
             }
         });
     }
@@ -75,9 +87,7 @@ pub fn decide(
         ));
     }
     if !token.grant_still_holds {
-        return Ok(RefreshDecision::RevokeFamily {
-            reason: "the user or consent is gone",
-        });
+        return Ok(RefreshDecision::RevokeFamily { reason: GRANT_GONE });
     }
     let scope = scope::requested_within(requested, token.family_scope)?;
     Ok(RefreshDecision::Rotate { scope })
@@ -149,15 +159,30 @@ mod tests {
             decide(&successor_used, "c1", None, 101, 5),
             Ok(RefreshDecision::RevokeFamily { .. })
         ));
-        // No grace window: every reuse revokes.
+        // No grace window: every reuse revokes, even within the same second.
         assert!(matches!(
             decide(&rotated, "c1", None, 100, 0),
-            Ok(RefreshDecision::RepeatRotation)
+            Ok(RefreshDecision::RevokeFamily { reason: REUSE })
         ));
         assert!(matches!(
             decide(&rotated, "c1", None, 101, 0),
             Ok(RefreshDecision::RevokeFamily { .. })
         ));
+    }
+
+    #[test]
+    fn a_retry_inside_the_grace_window_needs_the_grant_to_still_hold() {
+        let granted = Scope::parse("openid").unwrap();
+        let retry_after_disable = RefreshTokenState {
+            rotated_at: Some(100),
+            successor_unused: true,
+            grant_still_holds: false,
+            ..state(&granted)
+        };
+        assert_eq!(
+            decide(&retry_after_disable, "c1", None, 101, 5),
+            Ok(RefreshDecision::RevokeFamily { reason: GRANT_GONE })
+        );
     }
 
     #[test]

@@ -1,0 +1,313 @@
+//! Sessions: signing in with a password, the signed-in user of a browser, and
+//! ending a session (RP-initiated logout). DESIGN.md §5.
+//!
+//! No enumeration: an unknown user, a wrong password, a locked and a disabled
+//! account all fail alike after the same argon2 work (an unknown user is checked
+//! against a dummy hash made with the configured cost).
+
+use super::introspection::our_id_token;
+use super::Services;
+use crate::clock::seconds;
+use crate::config::Lifetimes;
+use crate::crypto::{password, random, token_hash, Secret};
+use crate::protocol::login;
+use crate::protocol::logout::{self, LogoutError, LogoutHint};
+use crate::store::audit::{self, AuditEvent, AuditKind};
+use crate::store::sessions::{self, SessionRow};
+use crate::store::users::{self, UserRow};
+use crate::store::{authorization_requests, DbConn, Store, StoreError};
+
+/// A live session and its (enabled) user.
+pub struct SignedIn {
+    pub session: SessionRow,
+    pub user: UserRow,
+}
+
+/// The user of the session whose cookie value is `session_id`, if the session is
+/// live and the user enabled. Use pushes the idle deadline out (never past the
+/// absolute one), written at most once a minute so that page views are not all writes.
+pub async fn current(
+    store: &Store,
+    lifetimes: Lifetimes,
+    session_id: &str,
+    now: i64,
+) -> Result<Option<SignedIn>, StoreError> {
+    let id_hash = token_hash(session_id);
+    store
+        .run(move |conn| {
+            let Some(session) = sessions::find_live(conn, &id_hash, now)? else {
+                return Ok(None);
+            };
+            let Some(user) = users::find(conn, &session.user_id)?.filter(|u| !u.disabled) else {
+                return Ok(None);
+            };
+            let absolute = session.created_at + seconds(lifetimes.session_absolute);
+            let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
+            if expires_at > session.expires_at && now - session.last_seen_at >= 60 {
+                sessions::touch(conn, &id_hash, now, expires_at)?;
+            }
+            Ok(Some(SignedIn { session, user }))
+        })
+        .await
+}
+
+/// A password sign-in attempt for a pending authorization request.
+pub struct SignInAttempt {
+    pub pending_id: String,
+    pub client_id: String,
+    pub username: String,
+    pub password: Secret<String>,
+    pub ip: Option<String>,
+    /// The browser's current session cookie, ended by a successful sign-in.
+    pub previous_session: Option<String>,
+}
+
+/// How a sign-in ended.
+pub enum SignIn {
+    /// A new session: its cookie value (shown once, stored hashed) and its user.
+    Succeeded {
+        session_id: String,
+        signed_in: SignedIn,
+    },
+    /// The one answer for every failure (no enumeration).
+    Failed,
+}
+
+/// Why a sign-in failed, for the audit trail only: the user reads one message.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    UnknownUser,
+    WrongPassword,
+    Locked,
+    Disabled,
+}
+
+/// Checks the password (argon2id on the blocking pool, the same work for unknown
+/// users), counts failures with a lockout and backoff, and on success starts a
+/// session (ending the browser's previous one) and marks the pending request as
+/// signed in for, in one transaction.
+pub async fn sign_in(
+    services: &Services,
+    attempt: SignInAttempt,
+    now: i64,
+) -> Result<SignIn, StoreError> {
+    let lookup = attempt.username.clone();
+    let user = services
+        .store
+        .run(move |conn| users::find_by_username(conn, &lookup))
+        .await?;
+    // The same argon2 work whoever the user is, even for an empty form.
+    let hash = user.as_ref().map_or_else(
+        || services.dummy_password_hash.clone(),
+        |u| u.password_hash.clone(),
+    );
+    let password = attempt.password;
+    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+        .map_err(|e| StoreError::Corrupt(format!("stored password hash: {e}")))?;
+    let failure = match &user {
+        None => Some(Failure::UnknownUser),
+        Some(u) if u.disabled => Some(Failure::Disabled),
+        Some(u) if login::is_locked(u.locked_until, now) => Some(Failure::Locked),
+        Some(_) if !matches => Some(Failure::WrongPassword),
+        Some(_) => None,
+    };
+    match (failure, user) {
+        (None, Some(user)) => {
+            start_session(services, user, attempt.pending_id, attempt.client_id, attempt.ip, attempt.previous_session, now).await
+        }
+        (Some(failure), user) => {
+            let user_id = user.map(|u| u.id);
+            let ip = attempt.ip;
+            let events = services
+                .store
+                .transaction(move |conn| {
+                    record_failure(conn, user_id.as_deref(), failure, ip.as_deref(), now)
+                })
+                .await?;
+            audit::log_all(&events);
+            Ok(SignIn::Failed)
+        }
+        (None, None) => Err(StoreError::Corrupt("a sign-in without a user".into())),
+    }
+}
+
+fn record_failure(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
+    failure: Failure,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut failed = AuditEvent::new(AuditKind::LoginFailed)
+        .ip(ip)
+        .detail(serde_json::json!({ "reason": format!("{failure:?}") }));
+    let mut events = Vec::new();
+    if let Some(id) = user_id {
+        failed = failed.user(id);
+        if let Failure::WrongPassword = failure {
+            let failures = users::count_failed_login(conn, id)?;
+            if let Some(until) = login::locked_until(failures, now) {
+                users::lock(conn, id, until)?;
+                events.push(
+                    AuditEvent::new(AuditKind::LoginLocked)
+                        .user(id)
+                        .ip(ip)
+                        .detail(serde_json::json!({ "failures": failures, "locked_until": until })),
+                );
+            }
+        }
+    }
+    events.insert(0, failed);
+    for event in &events {
+        event.record(conn, now)?;
+    }
+    Ok(events)
+}
+
+async fn start_session(
+    services: &Services,
+    user: UserRow,
+    pending_id: String,
+    client_id: String,
+    ip: Option<String>,
+    previous_session: Option<String>,
+    now: i64,
+) -> Result<SignIn, StoreError> {
+    let session_id = random::token()?;
+    let lifetimes = services.config.lifetimes;
+    let session = SessionRow {
+        id_hash: token_hash(&session_id),
+        sid: random::identifier()?,
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr: r#"["pwd"]"#.to_owned(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + seconds(lifetimes.session_idle.min(lifetimes.session_absolute)),
+        ended_at: None,
+    };
+    let row = session.clone();
+    let event = AuditEvent::new(AuditKind::LoginSucceeded)
+        .user(&row.user_id)
+        .client(&client_id)
+        .ip(ip.as_deref())
+        .detail(serde_json::json!({ "sid": row.sid, "amr": ["pwd"] }));
+    let recorded = event.clone();
+    services
+        .store
+        .transaction(move |conn| {
+            users::clear_failed_logins(conn, &row.user_id)?;
+            if let Some(previous) = &previous_session {
+                sessions::end(conn, &token_hash(previous), now)?;
+            }
+            sessions::insert(conn, &row)?;
+            authorization_requests::mark_authenticated(conn, &pending_id, &row.sid)?;
+            recorded.record(conn, now)
+        })
+        .await?;
+    audit::log(&event);
+    Ok(SignIn::Succeeded {
+        session_id,
+        signed_in: SignedIn { session, user },
+    })
+}
+
+/// Ends the browser's session `session_id` of `user_id` (RP-Initiated Logout §2),
+/// on behalf of `client_id` when a client asked.
+pub async fn log_out(
+    store: &Store,
+    session_id: &str,
+    user_id: &str,
+    client_id: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let id_hash = token_hash(session_id);
+    let mut event = AuditEvent::new(AuditKind::Logout).user(user_id);
+    if let Some(client) = client_id {
+        event = event.client(client);
+    }
+    let recorded = event.clone();
+    store
+        .transaction(move |conn| {
+            sessions::end(conn, &id_hash, now)?;
+            recorded.record(conn, now)
+        })
+        .await?;
+    audit::log(&event);
+    Ok(())
+}
+
+/// Where a logout leads: the client (if any) and the checked return address.
+pub struct LogoutDestination {
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    /// The registered `post_logout_redirect_uri` with `state`, if one was asked for.
+    pub return_to: Option<String>,
+}
+
+/// Why a logout request is refused (an error page, nothing ends, no redirect).
+pub enum LogoutRefused {
+    Refused(LogoutError),
+    Internal(StoreError),
+}
+
+impl From<StoreError> for LogoutRefused {
+    fn from(e: StoreError) -> Self {
+        LogoutRefused::Internal(e)
+    }
+}
+
+/// The `id_token_hint` of a logout request: ours (expired or not) or not.
+pub fn logout_hint(services: &Services, id_token_hint: Option<&str>) -> LogoutHint {
+    match id_token_hint {
+        None => LogoutHint::Absent,
+        Some(token) => match our_id_token(&services.keys, &services.config, token) {
+            Some(claims) => LogoutHint::Valid {
+                subject: claims.sub,
+                audience: claims.aud,
+            },
+            None => LogoutHint::NotOurs,
+        },
+    }
+}
+
+/// Checks the client and `post_logout_redirect_uri` of a logout request
+/// (RP-Initiated Logout §2, §3): `client_id` must agree with the hint's `aud`, the
+/// client must be registered and enabled, and the URI registered exactly for it.
+pub async fn logout_destination(
+    store: &Store,
+    client_id: Option<&str>,
+    post_logout_redirect_uri: Option<&str>,
+    state: Option<&str>,
+    hint: &LogoutHint,
+) -> Result<LogoutDestination, LogoutRefused> {
+    let client_id = logout::client_of(client_id, hint).map_err(LogoutRefused::Refused)?;
+    let client = match &client_id {
+        None => None,
+        Some(id) => match super::clients::enabled(store, id).await? {
+            Some(row) => {
+                let metadata = row.metadata()?;
+                Some((row.name, metadata.post_logout_redirect_uris))
+            }
+            None => {
+                return Err(LogoutRefused::Refused(LogoutError(
+                    "The application that sent you here is not registered, or has been disabled."
+                        .into(),
+                )))
+            }
+        },
+    };
+    let return_to = logout::return_to(
+        post_logout_redirect_uri,
+        client.as_ref().map(|(_, uris)| uris.as_slice()),
+        state,
+    )
+    .map_err(LogoutRefused::Refused)?;
+    Ok(LogoutDestination {
+        client_id,
+        client_name: client.map(|(name, _)| name),
+        return_to,
+    })
+}

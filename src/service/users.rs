@@ -1,0 +1,614 @@
+//! Users: the lifecycle an admin drives — create, show, update, disable, enable,
+//! delete, unlock, set a password — and their consents.
+
+use serde::Serialize;
+
+use super::{Actor, AdminError};
+use crate::config::Argon2Params;
+use crate::crypto::{password, random, Secret};
+use crate::store::audit::{self, AuditEvent, AuditKind};
+use crate::store::users::{self, NewUser, ProfileUpdate, UserRow};
+use crate::store::{consents, refresh_tokens, sessions, DbConn, Store, StoreError};
+
+/// A user as an admin asks for it.
+#[derive(Debug)]
+pub struct UserInput {
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub is_admin: bool,
+    pub password: Secret<String>,
+}
+
+/// A user as shown to admins (`user show --json`): never the password hash.
+#[derive(Debug, Serialize, PartialEq, Eq, Clone)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub admin: bool,
+    pub disabled: bool,
+    /// While a lockout holds: until when.
+    pub locked_until: Option<i64>,
+    pub failed_login_count: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserView {
+    pub fn of(u: &UserRow, now: i64) -> UserView {
+        UserView {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            email_verified: u.email_verified,
+            name: u.name.clone(),
+            admin: u.is_admin,
+            disabled: u.disabled,
+            locked_until: u.locked_until.filter(|&t| t > now),
+            failed_login_count: u.failed_login_count,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// Checks the input, hashes the password (argon2id, on the blocking pool) and
+/// stores the user with an audit event, in one transaction.
+pub async fn create(
+    store: &Store,
+    argon2: &Argon2Params,
+    input: UserInput,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    let username = input.username.trim().to_owned();
+    check_username(&username)?;
+    let email = non_empty(input.email);
+    if let Some(email) = &email {
+        check_email(email)?;
+    }
+    let name = non_empty(input.name);
+    if let Some(name) = &name {
+        check_name(name)?;
+    }
+    let password_hash = hash_password(store, argon2, input.password).await?;
+    let id = random::uuid_v4()?;
+    let is_admin = input.is_admin;
+    let event = AuditEvent::new(AuditKind::UserCreated)
+        .actor(actor.as_str())
+        .user(&id)
+        .detail(serde_json::json!({ "username": username, "admin": is_admin }));
+    let logged = event.clone();
+    let taken = username.clone();
+    let row = store
+        .transaction(move |conn| {
+            let key = users::username_key(&username);
+            users::insert(
+                conn,
+                &NewUser {
+                    id: &id,
+                    username: &username,
+                    username_key: &key,
+                    email: email.as_deref(),
+                    name: name.as_deref(),
+                    password_hash: &password_hash,
+                    is_admin,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            event.record(conn, now)?;
+            found(users::find(conn, &id)?)
+        })
+        .await
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                AdminError::Conflict(format!("the username `{taken}` is already taken"))
+            } else {
+                AdminError::Store(e)
+            }
+        })?;
+    audit::log(&logged);
+    Ok(UserView::of(&row, now))
+}
+
+/// A row just written must be there.
+fn found<T>(row: Option<T>) -> Result<T, StoreError> {
+    row.ok_or_else(|| StoreError::Corrupt("a row just written is missing".into()))
+}
+
+/// argon2id on the blocking pool: a hash takes tens of milliseconds.
+async fn hash_password(
+    store: &Store,
+    argon2: &Argon2Params,
+    password: Secret<String>,
+) -> Result<String, AdminError> {
+    if password.expose().is_empty() {
+        return Err(AdminError::Invalid(
+            "the password must not be empty".to_owned(),
+        ));
+    }
+    let argon2 = *argon2;
+    store
+        .run(move |_| Ok(password::hash(&argon2, &password)))
+        .await?
+        .map_err(AdminError::from)
+}
+
+/// Every user, oldest first.
+pub async fn list(store: &Store, now: i64) -> Result<Vec<UserView>, AdminError> {
+    Ok(store
+        .run(users::list)
+        .await?
+        .iter()
+        .map(|u| UserView::of(u, now))
+        .collect())
+}
+
+/// The user named by id or username.
+pub async fn show(store: &Store, user: &str, now: i64) -> Result<UserView, AdminError> {
+    Ok(UserView::of(&find(store, user).await?, now))
+}
+
+async fn find(store: &Store, user: &str) -> Result<UserRow, AdminError> {
+    let lookup = user.to_owned();
+    store
+        .run(move |conn| users::find_by_id_or_username(conn, &lookup))
+        .await?
+        .ok_or_else(|| not_found(user))
+}
+
+fn not_found(user: &str) -> AdminError {
+    AdminError::NotFound(format!("no user `{user}`"))
+}
+
+/// What an admin changes about a user; `None` keeps the value, `Some("")` clears
+/// an email or a name.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub admin: Option<bool>,
+}
+
+/// Changes the profile. A new email address is not verified.
+pub async fn update(
+    store: &Store,
+    user: &str,
+    change: UserUpdate,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    let current = find(store, user).await?;
+    let email = match change.email.clone() {
+        Some(e) => non_empty(Some(e)),
+        None => current.email.clone(),
+    };
+    if let Some(email) = &email {
+        check_email(email)?;
+    }
+    let name = match change.name.clone() {
+        Some(n) => non_empty(Some(n)),
+        None => current.name.clone(),
+    };
+    if let Some(name) = &name {
+        check_name(name)?;
+    }
+    let email_verified = current.email_verified && email == current.email;
+    let is_admin = change.admin.unwrap_or(current.is_admin);
+    let changed: Vec<&str> = [
+        (change.email.is_some(), "email"),
+        (change.name.is_some(), "name"),
+        (change.admin.is_some(), "admin"),
+    ]
+    .into_iter()
+    .filter_map(|(set, field)| set.then_some(field))
+    .collect();
+    let event = AuditEvent::new(AuditKind::UserUpdated)
+        .actor(actor.as_str())
+        .user(&current.id)
+        .detail(serde_json::json!({ "changed": changed, "admin": is_admin }));
+    let logged = event.clone();
+    let id = current.id.clone();
+    let row = store
+        .transaction(move |conn| {
+            let profile = ProfileUpdate {
+                email: email.as_deref(),
+                email_verified,
+                name: name.as_deref(),
+                is_admin,
+            };
+            if !users::update_profile(conn, &id, &profile, now)? {
+                return Ok(None);
+            }
+            event.record(conn, now)?;
+            users::find(conn, &id)
+        })
+        .await?
+        .ok_or_else(|| not_found(user))?;
+    audit::log(&logged);
+    Ok(UserView::of(&row, now))
+}
+
+/// Disables the user: every session ends and every refresh family is revoked with
+/// its access tokens; access tokens fail at introspection and UserInfo at once.
+pub async fn disable(
+    store: &Store,
+    user: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    set_disabled(store, user, true, actor, now).await
+}
+
+/// Enables the user again; what was revoked stays revoked.
+pub async fn enable(
+    store: &Store,
+    user: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    set_disabled(store, user, false, actor, now).await
+}
+
+async fn set_disabled(
+    store: &Store,
+    user: &str,
+    disabled: bool,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    let id = find(store, user).await?.id;
+    let actor = actor.clone();
+    let (row, event) = store
+        .transaction(move |conn| {
+            if !users::set_disabled(conn, &id, disabled, now)? {
+                return Ok(None);
+            }
+            let event = if disabled {
+                let ended = sessions::end_all_of_user(conn, &id, now)?;
+                let revoked = refresh_tokens::revoke_families_of(
+                    conn,
+                    Some(&id),
+                    None,
+                    "the user was disabled",
+                    now,
+                )?;
+                AuditEvent::new(AuditKind::UserDisabled).detail(serde_json::json!({
+                    "ended_sessions": ended,
+                    "revoked_refresh_token_families": revoked.len(),
+                }))
+            } else {
+                AuditEvent::new(AuditKind::UserEnabled)
+            }
+            .actor(actor.as_str())
+            .user(&id);
+            event.record(conn, now)?;
+            Ok(users::find(conn, &id)?.map(|row| (row, event)))
+        })
+        .await?
+        .ok_or_else(|| not_found(user))?;
+    audit::log(&event);
+    Ok(UserView::of(&row, now))
+}
+
+/// What a user deletion removed.
+#[derive(Debug, Serialize)]
+pub struct UserDeleted {
+    pub id: String,
+    pub username: String,
+    pub revoked_refresh_token_families: usize,
+}
+
+/// Deletes the user. Refresh families are revoked first (their access tokens are
+/// listed as revoked), then sessions, consents, codes and families go with the row.
+pub async fn delete(
+    store: &Store,
+    user: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserDeleted, AdminError> {
+    let row = find(store, user).await?;
+    let (id, actor) = (row.id.clone(), actor.clone());
+    let username = row.username.clone();
+    let (revoked, event) = store
+        .transaction(move |conn| {
+            let revoked = refresh_tokens::revoke_families_of(
+                conn,
+                Some(&id),
+                None,
+                "the user was deleted",
+                now,
+            )?;
+            if !users::delete(conn, &id)? {
+                return Ok(None);
+            }
+            let event = AuditEvent::new(AuditKind::UserDeleted)
+                .actor(actor.as_str())
+                .user(&id)
+                .detail(serde_json::json!({
+                    "username": username,
+                    "revoked_refresh_token_families": revoked.len(),
+                }));
+            event.record(conn, now)?;
+            Ok(Some((revoked.len(), event)))
+        })
+        .await?
+        .ok_or_else(|| not_found(user))?;
+    audit::log(&event);
+    Ok(UserDeleted {
+        id: row.id,
+        username: row.username,
+        revoked_refresh_token_families: revoked,
+    })
+}
+
+/// Lifts a lockout and forgets the failures: the user can sign in at once.
+pub async fn unlock(
+    store: &Store,
+    user: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    let id = find(store, user).await?.id;
+    let actor = actor.clone();
+    let (row, event) = store
+        .transaction(move |conn| {
+            users::clear_failed_logins(conn, &id)?;
+            let event = AuditEvent::new(AuditKind::UserUnlocked)
+                .actor(actor.as_str())
+                .user(&id);
+            event.record(conn, now)?;
+            Ok(users::find(conn, &id)?.map(|row| (row, event)))
+        })
+        .await?
+        .ok_or_else(|| not_found(user))?;
+    audit::log(&event);
+    Ok(UserView::of(&row, now))
+}
+
+/// Sets a new password (argon2id) and lifts any lockout. Sessions and tokens stay:
+/// `disable` or `end_sessions` end them when the password was compromised.
+pub async fn set_password(
+    store: &Store,
+    argon2: &Argon2Params,
+    user: &str,
+    password: Secret<String>,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    let id = find(store, user).await?.id;
+    let hash = hash_password(store, argon2, password).await?;
+    let actor = actor.clone();
+    let (row, event) = store
+        .transaction(move |conn| {
+            if !users::set_password_hash(conn, &id, &hash, now)? {
+                return Ok(None);
+            }
+            let event = AuditEvent::new(AuditKind::UserPasswordSet)
+                .actor(actor.as_str())
+                .user(&id);
+            event.record(conn, now)?;
+            Ok(users::find(conn, &id)?.map(|row| (row, event)))
+        })
+        .await?
+        .ok_or_else(|| not_found(user))?;
+    audit::log(&event);
+    Ok(UserView::of(&row, now))
+}
+
+/// A consent as admins (and the user's account page) see it.
+#[derive(Debug, Serialize, Clone)]
+pub struct ConsentView {
+    pub client_id: String,
+    pub client_name: String,
+    pub scope: String,
+    pub granted_at: i64,
+    pub updated_at: i64,
+}
+
+/// The clients the user has allowed, with the scopes.
+pub async fn consents(store: &Store, user: &str) -> Result<Vec<ConsentView>, AdminError> {
+    let id = find(store, user).await?.id;
+    let rows = store.run(move |conn| consents::of_user(conn, &id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| ConsentView {
+            client_id: c.client_id,
+            client_name: c.client_name,
+            scope: c.scope,
+            granted_at: c.granted_at,
+            updated_at: c.updated_at,
+        })
+        .collect())
+}
+
+/// What withdrawing a consent ended.
+#[derive(Debug, Serialize)]
+pub struct ConsentRevoked {
+    pub user_id: String,
+    pub client_id: String,
+    pub revoked_refresh_token_families: usize,
+}
+
+/// Withdraws the user's consent for the client: the consent page comes back on the
+/// next request, and the client's refresh families for the user are revoked with
+/// their access tokens.
+pub async fn revoke_consent(
+    store: &Store,
+    user: &str,
+    client_id: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<ConsentRevoked, AdminError> {
+    let id = find(store, user).await?.id;
+    let (uid, cid, actor) = (id.clone(), client_id.to_owned(), actor.clone());
+    let (revoked, event) = store
+        .transaction(move |conn| revoke_consent_in(conn, &uid, &cid, &actor, now))
+        .await?
+        .ok_or_else(|| {
+            AdminError::NotFound(format!("user `{user}` has no consent for client `{client_id}`"))
+        })?;
+    audit::log(&event);
+    Ok(ConsentRevoked {
+        user_id: id,
+        client_id: client_id.to_owned(),
+        revoked_refresh_token_families: revoked,
+    })
+}
+
+fn revoke_consent_in(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_id: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<Option<(usize, AuditEvent)>, StoreError> {
+    if !consents::delete(conn, user_id, client_id)? {
+        return Ok(None);
+    }
+    let revoked = refresh_tokens::revoke_families_of(
+        conn,
+        Some(user_id),
+        Some(client_id),
+        "the consent was withdrawn",
+        now,
+    )?;
+    let event = AuditEvent::new(AuditKind::ConsentRevoked)
+        .actor(actor.as_str())
+        .user(user_id)
+        .client(client_id)
+        .detail(serde_json::json!({ "revoked_refresh_token_families": revoked.len() }));
+    event.record(conn, now)?;
+    Ok(Some((revoked.len(), event)))
+}
+
+/// A live session as admins see it (never its cookie value or hash).
+#[derive(Debug, Serialize, Clone)]
+pub struct SessionView {
+    pub sid: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+/// The user's live sessions, newest first.
+pub async fn sessions(store: &Store, user: &str, now: i64) -> Result<Vec<SessionView>, AdminError> {
+    let id = find(store, user).await?.id;
+    let rows = store
+        .run(move |conn| sessions::live_of_user(conn, &id, now))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| SessionView {
+            sid: s.sid,
+            auth_time: s.auth_time,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        })
+        .collect())
+}
+
+/// How many sessions an admin ended.
+#[derive(Debug, Serialize)]
+pub struct SessionsEnded {
+    pub user_id: String,
+    pub ended: usize,
+}
+
+/// Ends every live session of the user: each browser must sign in again.
+pub async fn end_sessions(
+    store: &Store,
+    user: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<SessionsEnded, AdminError> {
+    let id = find(store, user).await?.id;
+    let (uid, actor) = (id.clone(), actor.clone());
+    let (ended, event) = store
+        .transaction(move |conn| {
+            let ended = sessions::end_all_of_user(conn, &uid, now)?;
+            let event = AuditEvent::new(AuditKind::SessionsEnded)
+                .actor(actor.as_str())
+                .user(&uid)
+                .detail(serde_json::json!({ "ended": ended }));
+            event.record(conn, now)?;
+            Ok((ended, event))
+        })
+        .await?;
+    audit::log(&event);
+    Ok(SessionsEnded { user_id: id, ended })
+}
+
+/// Display names: at most 200 printable characters.
+fn check_name(name: &str) -> Result<(), AdminError> {
+    if name.chars().any(char::is_control) || name.chars().count() > 200 {
+        return Err(AdminError::Invalid(
+            "the name must be at most 200 printable characters".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Usernames: 1 to 255 characters, no white space or control characters (they are
+/// typed into a login form and shown in the admin UI).
+fn check_username(username: &str) -> Result<(), AdminError> {
+    let len = username.chars().count();
+    if len == 0
+        || len > 255
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(AdminError::Invalid(
+            "the username must be 1 to 255 characters without spaces".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A plausible address: `local@domain`, no spaces, at most 254 characters (RFC 5321 §4.5.3.1.3).
+fn check_email(email: &str) -> Result<(), AdminError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.matches('@').count() == 1
+        && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "`{email}` is not an email address"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_rules() {
+        assert!(check_username("alice").is_ok());
+        assert!(check_username("alice@example.com").is_ok());
+        assert!(check_username("").is_err());
+        assert!(check_username("al ice").is_err());
+        assert!(check_username(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn email_rules() {
+        assert!(check_email("a@example.com").is_ok());
+        for bad in ["a", "@example.com", "a@", "a b@example.com", "a@b@c"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+}
