@@ -49,7 +49,7 @@ fn user_create_prints_one_json_object_and_never_the_password() {
     assert!(!String::from_utf8_lossy(&list.stdout).contains("argon2"));
 
     let mut conn = db.connect();
-    assert_eq!(audit::count_of_kind(&mut conn, "user.created").unwrap(), 1);
+    assert_eq!(audit::count_of_kind(&mut conn, audit::AuditKind::UserCreated).unwrap(), 1);
 }
 
 #[test]
@@ -199,12 +199,12 @@ fn confidential_client_gets_a_secret_once_stored_only_as_a_keyed_hash() {
     let stored = row.secret_hash.unwrap();
     assert!(stored.starts_with("hmac-sha256:"));
     assert!(!stored.contains(secret));
-    let hasher = portcullis::manage::clients::secret_hasher(&mut conn, 0).unwrap();
+    let hasher = portcullis::service::clients::secret_hasher(&mut conn, 0).unwrap();
     assert!(hasher.verify(secret, &stored));
     assert!(!hasher.verify(&format!("{secret}x"), &stored));
     assert!(!hasher.verify(&secret[1..], &stored));
     assert_eq!(
-        audit::count_of_kind(&mut conn, "client.created").unwrap(),
+        audit::count_of_kind(&mut conn, audit::AuditKind::ClientCreated).unwrap(),
         1
     );
 }

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis::crypto::Secret;
-use portcullis::manage::{clients, users};
+use portcullis::service::{clients, users, Actor};
 use portcullis::protocol::client_metadata::ClientRegistration;
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
@@ -47,26 +47,21 @@ impl TestApp {
         email: Option<&str>,
         name: Option<&str>,
     ) -> User {
-        let mut conn = self.db.connect();
         let argon2 = portcullis::config::Argon2Params {
             memory_kib: 8192,
             iterations: 1,
             parallelism: 1,
         };
-        let view = users::create(
-            &mut conn,
-            &argon2,
-            users::UserInput {
-                username: username.into(),
-                email: email.map(str::to_owned),
-                name: name.map(str::to_owned),
-                is_admin: false,
-                password: Secret::new(PASSWORD.into()),
-            },
-            "test",
-            self.now(),
-        )
-        .unwrap();
+        let input = users::UserInput {
+            username: username.into(),
+            email: email.map(str::to_owned),
+            name: name.map(str::to_owned),
+            is_admin: false,
+            password: Secret::new(PASSWORD.into()),
+        };
+        let view = self.operate(move |store, now| async move {
+            users::create(&store, &argon2, input, &Actor("test".into()), now).await
+        });
         User {
             id: view.id,
             username: username.into(),
@@ -74,12 +69,37 @@ impl TestApp {
     }
 
     pub fn create_client(&self, registration: ClientRegistration) -> Client {
-        let mut conn = self.db.connect();
-        let registered = clients::register(&mut conn, registration, "test", self.now()).unwrap();
+        use portcullis::keys::KeyAlg;
+        let registered = self.operate(move |store, now| async move {
+            let algs = [KeyAlg::Rs256, KeyAlg::Es256, KeyAlg::EdDsa];
+            clients::register(&store, registration, &algs, &Actor("test".into()), now).await
+        });
         Client {
             id: registered.view.client_id.clone(),
             secret: registered.secret.map(|s| s.expose().clone()),
         }
+    }
+
+    /// Runs an admin operation on this test's database, on its own thread and
+    /// runtime (tests call this from inside their own runtime), at the app's time.
+    pub fn operate<T, F, Fut>(&self, operation: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(portcullis::store::Store, i64) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, portcullis::service::AdminError>>,
+    {
+        let url = portcullis::store::DatabaseUrl::parse(&self.db.url).unwrap();
+        let now = self.now();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let store = portcullis::store::Store::open(&url, 1).unwrap();
+            runtime.block_on(operation(store, now)).unwrap()
+        })
+        .join()
+        .unwrap()
     }
 
     /// A confidential code client (basic auth) with `openid profile email
