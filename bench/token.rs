@@ -12,8 +12,9 @@ use std::time::Instant;
 
 use portcullis::clock::SystemClock;
 use portcullis::config::Config;
-use portcullis::manage::clients;
+use portcullis::keys::KeyAlg;
 use portcullis::protocol::client_metadata::ClientRegistration;
+use portcullis::service::{clients, Actor};
 use portcullis::ServeOptions;
 
 const WARMUP: usize = 200;
@@ -100,26 +101,30 @@ async fn main() {
     tokio::spawn(server);
 
     let store = portcullis::store::Store::open(&database_url, 1).unwrap();
-    let mut conn = store.conn().unwrap();
-    let register = |conn: &mut portcullis::store::DbConn, alg: &str| {
-        let c = clients::register(
-            conn,
-            ClientRegistration {
-                name: format!("bench {alg}"),
-                grant_types: vec!["client_credentials".into()],
-                scope: Some("read write".into()),
-                access_token_signing_alg: Some(alg.into()),
-                ..Default::default()
-            },
-            "bench",
-            0,
-        )
-        .unwrap();
-        (c.view.client_id.clone(), c.secret.unwrap().expose().clone())
+    let algs = [KeyAlg::Rs256, KeyAlg::Es256];
+    let register = |alg: &'static str| {
+        let (store, algs) = (store.clone(), algs);
+        async move {
+            let c = clients::register(
+                &store,
+                ClientRegistration {
+                    name: format!("bench {alg}"),
+                    grant_types: vec!["client_credentials".into()],
+                    scope: Some("read write".into()),
+                    access_token_signing_alg: Some(alg.into()),
+                    ..Default::default()
+                },
+                &algs,
+                &Actor("bench".into()),
+                0,
+            )
+            .await
+            .unwrap();
+            (c.view.client_id.clone(), c.secret.unwrap().expose().clone())
+        }
     };
-    let es256 = register(&mut conn, "ES256");
-    let rs256 = register(&mut conn, "RS256");
-    drop(conn);
+    let es256 = register("ES256").await;
+    let rs256 = register("RS256").await;
 
     let http = reqwest::Client::new();
     let token_request = |(id, secret): (String, String)| {

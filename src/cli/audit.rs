@@ -33,7 +33,10 @@ pub fn list(config: &Config, args: AuditListArgs) -> Result<(), Failure> {
         before: None,
         limit: args.limit,
     };
-    let entries = operate(config, |store| async move { audit::list(&store, filter).await })?;
+    let entries = operate(
+        config,
+        |store| async move { audit::list(&store, filter).await },
+    )?;
     let text: Vec<String> = entries
         .iter()
         .map(|e| {

@@ -66,7 +66,10 @@ pub fn create(config: &Config, args: ClientCreateArgs) -> Result<(), Failure> {
 
 /// `client list`
 pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
-    let all = operate(config, |store| async move { clients::list(&store, now()).await })?;
+    let all = operate(
+        config,
+        |store| async move { clients::list(&store, now()).await },
+    )?;
     if json {
         return print_json(&all);
     }
@@ -103,7 +106,10 @@ fn describe(c: &ClientView) -> Vec<String> {
             "status:                       {}",
             if c.disabled { "disabled" } else { "enabled" }
         ),
-        format!("token_endpoint_auth_method:   {}", c.token_endpoint_auth_method),
+        format!(
+            "token_endpoint_auth_method:   {}",
+            c.token_endpoint_auth_method
+        ),
         format!("grant_types:                  {}", c.grant_types.join(" ")),
         format!("scope:                        {}", c.scope),
         format!("redirect_uris:                {}", list(&c.redirect_uris)),

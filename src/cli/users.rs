@@ -4,7 +4,7 @@
 use std::io::BufRead;
 
 use super::{
-    now, operate, print_either, print_json, print_line, Failure, UserCreateArgs, UserCommand,
+    now, operate, print_either, print_json, print_line, Failure, UserCommand, UserCreateArgs,
     UserUpdateArgs,
 };
 use crate::config::Config;
@@ -19,7 +19,10 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), Failure> {
         UserCommand::Create(args) => create(config, args),
         UserCommand::List { json } => list(config, json),
         UserCommand::Show(t) => {
-            let user = operate(config, |s| async move { users::show(&s, &t.user, now()).await })?;
+            let user = operate(
+                config,
+                |s| async move { users::show(&s, &t.user, now()).await },
+            )?;
             print_either(t.json, &user, &describe(&user))
         }
         UserCommand::Update(args) => update(config, args),
@@ -62,7 +65,10 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), Failure> {
             print_either(
                 t.json,
                 &user,
-                &[format!("unlocked user {}: they can sign in now", user.username)],
+                &[format!(
+                    "unlocked user {}: they can sign in now",
+                    user.username
+                )],
             )
         }
         UserCommand::SetPassword(args) => {
@@ -78,7 +84,10 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), Failure> {
             )
         }
         UserCommand::Consents(t) => {
-            let consents = operate(config, |s| async move { users::consents(&s, &t.user).await })?;
+            let consents = operate(
+                config,
+                |s| async move { users::consents(&s, &t.user).await },
+            )?;
             let mut text = vec![format!("{:<22}  {:<24}  SCOPE", "CLIENT ID", "NAME")];
             text.extend(
                 consents

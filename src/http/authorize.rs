@@ -5,7 +5,8 @@ use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{flow, form, pages, AppState};
+use super::pages::PageError;
+use super::{flow, form, AppState};
 use crate::crypto::{random, token_hash};
 use crate::protocol::params::Params;
 use crate::service::authorization::{self, Refused};
@@ -22,7 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     );
 }
 
-async fn authorize_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+async fn authorize_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::from_urlencoded(req.query_string().as_bytes());
     authorize(state, req, params).await
 }
@@ -32,7 +36,7 @@ async fn authorize_post(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let params = form::params(&req, &body);
     authorize(state, req, params).await
 }
@@ -41,57 +45,41 @@ async fn authorize(
     state: web::Data<AppState>,
     req: HttpRequest,
     params: Result<Params, crate::protocol::error::OAuthError>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     // Until client and redirect URI are known good, errors are told to the user.
-    let params = match params {
-        Ok(p) => p,
-        Err(e) => return bad_request_page(e.description()),
-    };
+    let params = params.map_err(|e| cannot_answer(e.description()))?;
     // The browser binding: an existing cookie, or a new one set on this answer.
     let (browser, new_browser) = match state.cookies.browser_id(&req) {
         Some(b) if !b.is_empty() => (b, false),
-        _ => match random::token() {
-            Ok(b) => (b, true),
-            Err(e) => return pages::server_error(&e),
-        },
+        _ => (random::token()?, true),
     };
     let now = state.clock.now();
     let begun = authorization::begin(&state.services, &params, token_hash(&browser), now).await;
     let pending = match begun {
         Ok(pending) => pending,
-        Err(Refused::ErrorPage(message)) => return bad_request_page(&message),
+        Err(Refused::ErrorPage(message)) => return Err(cannot_answer(&message)),
         // The endpoint's redirects are the classic 302 (RFC 6749 §4.1.2's example).
         Err(Refused::Redirect(location)) => {
-            return HttpResponse::Found()
+            return Ok(HttpResponse::Found()
                 .insert_header((LOCATION, location))
-                .finish()
+                .finish())
         }
-        Err(Refused::Internal(e)) => return pages::server_error(&e),
+        Err(Refused::Internal(e)) => return Err(e.into()),
     };
     let pending_id = pending.id.clone();
-    let mut response = match flow::signed_in(&state, &req).await {
-        Ok(signed_in) => {
-            let step = authorization::proceed(&state.services, pending, signed_in, now).await;
-            flow::respond(&state, step, &pending_id)
-        }
-        Err(e) => pages::server_error(&e),
-    };
+    let signed_in = flow::signed_in(&state, &req).await?;
+    let step = authorization::proceed(&state.services, pending, signed_in, now).await;
+    let mut response = flow::respond(&state, step, &pending_id);
     // The flow's 303 is for the answers to the login and consent forms.
     if response.status() == StatusCode::SEE_OTHER {
         *response.status_mut() = StatusCode::FOUND;
     }
     if new_browser {
-        if let Err(e) = response.add_cookie(&state.cookies.browser(browser)) {
-            return pages::server_error(&e);
-        }
+        response.add_cookie(&state.cookies.browser(browser))?;
     }
-    response
+    Ok(response)
 }
 
-fn bad_request_page(message: &str) -> HttpResponse {
-    pages::error(
-        StatusCode::BAD_REQUEST,
-        "This request cannot be answered",
-        message,
-    )
+fn cannot_answer(message: &str) -> PageError {
+    PageError::bad_request("This request cannot be answered", message)
 }

@@ -4,10 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{flow, pages, AppState};
+use super::pages::{self, PageError};
+use super::{flow, AppState};
 use crate::protocol::params::Params;
 use crate::service::authorization::{self, ConsentDecision, Step};
-use crate::service::sessions::SignedIn;
 use crate::service::tokens::parse_scope;
 use crate::store::authorization_requests::PendingRequestRow;
 use crate::views::{describe_scope, ConsentPage, ScopeLine};
@@ -22,16 +22,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+async fn consent_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::from_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
-    let pending = match flow::pending(&state, &req, params.get("request")).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let signed_in = match flow::signed_in(&state, &req).await {
-        Ok(s) => s,
-        Err(e) => return pages::server_error(&e),
-    };
+    let pending = flow::pending(&state, &req, params.get("request")).await?;
+    let signed_in = flow::signed_in(&state, &req).await?;
     // The page is shown only when the flow's next step is consent: a request that
     // needs a login (or none at all) cannot skip ahead by opening this page.
     let user = signed_in.as_ref().map(|s| s.user.username.clone());
@@ -39,19 +36,17 @@ async fn consent_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     let pending_id = pending.id.clone();
     match authorization::proceed(&state.services, pending, signed_in, state.clock.now()).await {
         Ok(Step::Consent) => render(&state, &kept, user.as_deref().unwrap_or("")).await,
-        step => flow::respond(&state, step, &pending_id),
+        step => Ok(flow::respond(&state, step, &pending_id)),
     }
 }
 
-async fn render(state: &AppState, pending: &PendingRequestRow, username: &str) -> HttpResponse {
-    let requested = match parse_scope(&pending.scope) {
-        Ok(s) => s,
-        Err(e) => return pages::server_error(&e),
-    };
-    let client_name = match flow::client_name(state, &pending.client_id).await {
-        Ok(n) => n,
-        Err(page) => return page,
-    };
+async fn render(
+    state: &AppState,
+    pending: &PendingRequestRow,
+    username: &str,
+) -> Result<HttpResponse, PageError> {
+    let requested = parse_scope(&pending.scope)?;
+    let client_name = flow::client_name(state, &pending.client_id).await?;
     let redirect_host = url::Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| {
@@ -60,7 +55,7 @@ async fn render(state: &AppState, pending: &PendingRequestRow, username: &str) -
                 .or_else(|| Some(u.scheme().to_owned()))
         })
         .unwrap_or_default();
-    pages::render(
+    Ok(pages::render(
         StatusCode::OK,
         &ConsentPage {
             base: &state.base_path,
@@ -77,33 +72,26 @@ async fn render(state: &AppState, pending: &PendingRequestRow, username: &str) -
             csrf_token: &pending.csrf_token,
             redirect_host: &redirect_host,
         },
-    )
+    ))
 }
 
 async fn consent_decision(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let (params, pending) = match flow::submitted_form(&state, &req, &body).await {
-        Ok(submitted) => submitted,
-        Err(page) => return page,
-    };
+) -> Result<HttpResponse, PageError> {
+    let (params, pending) = flow::submitted_form(&state, &req, &body).await?;
     let decision = match params.get("decision") {
         Some("allow") => ConsentDecision::Allow,
         Some("deny") => ConsentDecision::Deny,
         _ => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
+            return Err(PageError::bad_request(
                 "The form could not be read",
                 "Choose Allow or Deny.",
-            )
+            ))
         }
     };
-    let signed_in: Option<SignedIn> = match flow::signed_in(&state, &req).await {
-        Ok(s) => s,
-        Err(e) => return pages::server_error(&e),
-    };
+    let signed_in = flow::signed_in(&state, &req).await?;
     let pending_id = pending.id.clone();
     let step = authorization::decide_consent(
         &state.services,
@@ -113,5 +101,5 @@ async fn consent_decision(
         state.clock.now(),
     )
     .await;
-    flow::respond(&state, step, &pending_id)
+    Ok(flow::respond(&state, step, &pending_id))
 }

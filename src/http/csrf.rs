@@ -3,10 +3,7 @@
 //! (derived from the session id, a secret only that browser holds); the check is
 //! constant-time and a failure is the same 403 page everywhere.
 
-use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
-
-use super::pages;
+use super::pages::PageError;
 use crate::crypto::{constant_time_eq, token_hash};
 
 /// The token of a form bound to the session whose cookie value is `session_id`:
@@ -16,17 +13,13 @@ pub fn session_token(session_id: &str, purpose: &str) -> String {
 }
 
 /// Accepts the form only when it presents `expected`.
-pub fn check(expected: Option<&str>, presented: Option<&str>) -> Result<(), HttpResponse> {
+pub fn check(expected: Option<&str>, presented: Option<&str>) -> Result<(), PageError> {
     match (expected, presented) {
         (Some(expected), Some(presented))
             if !expected.is_empty() && constant_time_eq(presented, expected) =>
         {
             Ok(())
         }
-        _ => Err(pages::error(
-            StatusCode::FORBIDDEN,
-            "The form could not be accepted",
-            "The form was not sent from this page or has expired. Go back, reload the page and try again.",
-        )),
+        _ => Err(PageError::Forbidden),
     }
 }

@@ -3,14 +3,12 @@
 //! next [`Step`] into a response. The decisions are the operations' in
 //! [`service::authorization`](crate::service::authorization).
 
-// An error page is the natural `Err` of a page step; it is built once per request.
-#![allow(clippy::result_large_err)]
-
 use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::{csrf, form, pages, AppState};
+use super::pages::{self, PageError};
+use super::{csrf, form, AppState};
 use crate::protocol::params::Params;
 use crate::service::authorization::{self, Pending, Step};
 use crate::service::clients;
@@ -19,7 +17,10 @@ use crate::store::authorization_requests::PendingRequestRow;
 use crate::store::StoreError;
 
 /// The signed-in user of the request, if its session is live and the user enabled.
-pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, StoreError> {
+pub async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<SignedIn>, StoreError> {
     let Some(session_id) = state.cookies.session_id(req) else {
         return Ok(None);
     };
@@ -39,7 +40,7 @@ pub async fn pending(
     state: &AppState,
     req: &HttpRequest,
     id: Option<&str>,
-) -> Result<PendingRequestRow, HttpResponse> {
+) -> Result<PendingRequestRow, PageError> {
     let browser = state.cookies.browser_id(req);
     let found = authorization::pending(
         &state.services.store,
@@ -47,17 +48,14 @@ pub async fn pending(
         browser.as_deref(),
         state.clock.now(),
     )
-    .await
-    .map_err(|e| pages::server_error(&e))?;
+    .await?;
     match found {
         Pending::Live(row) => Ok(row),
-        Pending::Gone => Err(pages::error(
-            StatusCode::BAD_REQUEST,
+        Pending::Gone => Err(PageError::bad_request(
             "This sign-in has expired",
             "This sign-in request is unknown, already answered or expired. Go back to the application and start again.",
         )),
-        Pending::OtherBrowser => Err(pages::error(
-            StatusCode::BAD_REQUEST,
+        Pending::OtherBrowser => Err(PageError::bad_request(
             "This sign-in belongs to another browser",
             "This sign-in request was started in another browser or the browser's cookies were cleared. Go back to the application and start again.",
         )),
@@ -71,14 +69,9 @@ pub async fn submitted_form(
     state: &AppState,
     req: &HttpRequest,
     body: &[u8],
-) -> Result<(Params, PendingRequestRow), HttpResponse> {
-    let params = form::params(req, body).map_err(|e| {
-        pages::error(
-            StatusCode::BAD_REQUEST,
-            "The form could not be read",
-            e.description(),
-        )
-    })?;
+) -> Result<(Params, PendingRequestRow), PageError> {
+    let params = form::params(req, body)
+        .map_err(|e| PageError::bad_request("The form could not be read", e.description()))?;
     let pending = pending(state, req, params.get("request")).await?;
     csrf::check(Some(&pending.csrf_token), params.get("csrf_token"))?;
     Ok((params, pending))
@@ -108,14 +101,12 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 /// The registered name of the (enabled) client, for the pages.
-pub async fn client_name(state: &AppState, client_id: &str) -> Result<String, HttpResponse> {
-    match clients::enabled(&state.services.store, client_id).await {
-        Ok(Some(row)) => Ok(row.name),
-        Ok(None) => Err(pages::error(
-            StatusCode::BAD_REQUEST,
+pub async fn client_name(state: &AppState, client_id: &str) -> Result<String, PageError> {
+    match clients::enabled(&state.services.store, client_id).await? {
+        Some(row) => Ok(row.name),
+        None => Err(PageError::bad_request(
             "This request cannot be answered",
             "The application that sent you here is not registered, or has been disabled.",
         )),
-        Err(e) => Err(pages::server_error(&e)),
     }
 }

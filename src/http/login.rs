@@ -5,7 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{flow, pages, AppState};
+use super::pages::{self, PageError};
+use super::{flow, AppState};
 use crate::clock::seconds;
 use crate::crypto::Secret;
 use crate::protocol::params::Params;
@@ -27,17 +28,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     );
 }
 
-async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+async fn login_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::from_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
-    let pending = match flow::pending(&state, &req, params.get("request")).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
+    let pending = flow::pending(&state, &req, params.get("request")).await?;
     // OIDC Core §3.1.2.1: login_hint prefills the username.
-    let hint = match authorization::interaction_of(&pending) {
-        Ok(interaction) => interaction.login_hint.unwrap_or_default(),
-        Err(e) => return pages::server_error(&e),
-    };
+    let hint = authorization::interaction_of(&pending)?
+        .login_hint
+        .unwrap_or_default();
     render(&state, &pending, &hint, None).await
 }
 
@@ -46,12 +46,9 @@ async fn render(
     pending: &PendingRequestRow,
     username: &str,
     error: Option<&str>,
-) -> HttpResponse {
-    let client_name = match flow::client_name(state, &pending.client_id).await {
-        Ok(name) => name,
-        Err(page) => return page,
-    };
-    pages::render(
+) -> Result<HttpResponse, PageError> {
+    let client_name = flow::client_name(state, &pending.client_id).await?;
+    Ok(pages::render(
         StatusCode::OK,
         &LoginPage {
             base: &state.base_path,
@@ -61,18 +58,15 @@ async fn render(
             username,
             error,
         },
-    )
+    ))
 }
 
 async fn login_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let (params, pending) = match flow::submitted_form(&state, &req, &body).await {
-        Ok(submitted) => submitted,
-        Err(page) => return page,
-    };
+) -> Result<HttpResponse, PageError> {
+    let (params, pending) = flow::submitted_form(&state, &req, &body).await?;
     let username = params.get("username").unwrap_or("").to_owned();
     let attempt = SignInAttempt {
         pending_id: pending.id.clone(),
@@ -83,11 +77,11 @@ async fn login_submit(
         previous_session: state.cookies.session_id(&req),
     };
     let now = state.clock.now();
-    match sessions::sign_in(&state.services, attempt, now).await {
-        Ok(SignIn::Succeeded {
+    match sessions::sign_in(&state.services, attempt, now).await? {
+        SignIn::Succeeded {
             session_id,
             signed_in,
-        }) => {
+        } => {
             let pending = PendingRequestRow {
                 authenticated_sid: Some(signed_in.session.sid.clone()),
                 ..pending
@@ -96,12 +90,9 @@ async fn login_submit(
             let step = authorization::proceed(&state.services, pending, Some(signed_in), now).await;
             let mut response = flow::respond(&state, step, &pending_id);
             let lifetime = seconds(state.services.config.lifetimes.session_absolute);
-            if let Err(e) = response.add_cookie(&state.cookies.session(session_id, lifetime)) {
-                return pages::server_error(&e);
-            }
-            response
+            response.add_cookie(&state.cookies.session(session_id, lifetime))?;
+            Ok(response)
         }
-        Ok(SignIn::Failed) => render(&state, &pending, &username, Some(LOGIN_FAILED)).await,
-        Err(e) => pages::server_error(&e),
+        SignIn::Failed => render(&state, &pending, &username, Some(LOGIN_FAILED)).await,
     }
 }

@@ -10,7 +10,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::flow::{self, see_other};
-use super::{csrf, form, pages, AppState};
+use super::pages::{self, PageError};
+use super::{csrf, form, AppState};
 use crate::protocol::logout::{self, LogoutError, LogoutHint};
 use crate::protocol::params::Params;
 use crate::service::sessions::{self, LogoutDestination, LogoutRefused, SignedIn};
@@ -27,11 +28,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     );
 }
 
-async fn logout_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    match Params::from_urlencoded(req.query_string().as_bytes()) {
-        Ok(params) => end_session(&state, &req, &params).await,
-        Err(e) => bad_request(e.description()),
-    }
+async fn logout_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::from_urlencoded(req.query_string().as_bytes())
+        .map_err(|e| refused(LogoutError(e.description().to_owned())))?;
+    end_session(&state, &req, &params).await
 }
 
 /// §2: the RP may POST the parameters as a form. The confirmation form posts here
@@ -40,11 +43,9 @@ async fn logout_post(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> HttpResponse {
-    let params = match form::params(&req, &body) {
-        Ok(params) => params,
-        Err(e) => return bad_request(e.description()),
-    };
+) -> Result<HttpResponse, PageError> {
+    let params =
+        form::params(&req, &body).map_err(|e| refused(LogoutError(e.description().to_owned())))?;
     if params.get("csrf_token").is_some() {
         confirmed(&state, &req, &params).await
     } else {
@@ -52,15 +53,14 @@ async fn logout_post(
     }
 }
 
-/// The checked destination and the signed-in user of a logout request; without a
-/// session there is nothing to end, and the answer is the signed-out one (or the
-/// error page of a bad request).
+/// The checked destination and the signed-in user of a logout request (`None`: not
+/// signed in — never, in another tab already, or the session expired).
 async fn checked(
     state: &AppState,
     req: &HttpRequest,
     params: &Params,
     hint: &LogoutHint,
-) -> Result<(LogoutDestination, SignedIn), HttpResponse> {
+) -> Result<(LogoutDestination, Option<SignedIn>), PageError> {
     let destination = sessions::logout_destination(
         &state.services.store,
         params.get("client_id"),
@@ -71,14 +71,9 @@ async fn checked(
     .await
     .map_err(|e| match e {
         LogoutRefused::Refused(e) => refused(e),
-        LogoutRefused::Internal(e) => pages::server_error(&e),
+        LogoutRefused::Internal(e) => e.into(),
     })?;
-    match flow::signed_in(state, req).await {
-        Ok(Some(signed_in)) => Ok((destination, signed_in)),
-        // Not signed in (never, in another tab already, or the session expired).
-        Ok(None) => Err(signed_out(state, req, destination, None).await),
-        Err(e) => Err(pages::server_error(&e)),
-    }
+    Ok((destination, flow::signed_in(state, req).await?))
 }
 
 /// An RP's logout request (§2).
@@ -86,23 +81,23 @@ async fn end_session(
     state: &AppState,
     req: &HttpRequest,
     params: &Params,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let hint = sessions::logout_hint(&state.services, params.get("id_token_hint"));
-    let (destination, signed_in) = match checked(state, req, params, &hint).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
+    let (destination, signed_in) = checked(state, req, params, &hint).await?;
+    let Some(signed_in) = signed_in else {
+        return signed_out(state, req, &destination, None).await;
     };
     if !logout::needs_confirmation(&hint, &signed_in.user.id) {
-        return signed_out(state, req, destination, Some(&signed_in.user.id)).await;
+        return signed_out(state, req, &destination, Some(&signed_in.user.id)).await;
     }
     let Some(csrf_token) = state
         .cookies
         .session_id(req)
         .map(|id| csrf::session_token(&id, LOGOUT_CONFIRMATION))
     else {
-        return signed_out(state, req, destination, None).await;
+        return signed_out(state, req, &destination, None).await;
     };
-    pages::render(
+    Ok(pages::render(
         StatusCode::OK,
         &LogoutPage {
             base: &state.base_path,
@@ -113,7 +108,7 @@ async fn end_session(
             post_logout_redirect_uri: params.get("post_logout_redirect_uri").unwrap_or(""),
             state: params.get("state").unwrap_or(""),
         },
-    )
+    ))
 }
 
 /// The user confirmed on the page: the token must be the session's own.
@@ -121,19 +116,17 @@ async fn confirmed(
     state: &AppState,
     req: &HttpRequest,
     params: &Params,
-) -> HttpResponse {
-    let (destination, signed_in) = match checked(state, req, params, &LogoutHint::Absent).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
+) -> Result<HttpResponse, PageError> {
+    let (destination, signed_in) = checked(state, req, params, &LogoutHint::Absent).await?;
+    let Some(signed_in) = signed_in else {
+        return signed_out(state, req, &destination, None).await;
     };
     let expected = state
         .cookies
         .session_id(req)
         .map(|id| csrf::session_token(&id, LOGOUT_CONFIRMATION));
-    if let Err(page) = csrf::check(expected.as_deref(), params.get("csrf_token")) {
-        return page;
-    }
-    signed_out(state, req, destination, Some(&signed_in.user.id)).await
+    csrf::check(expected.as_deref(), params.get("csrf_token"))?;
+    signed_out(state, req, &destination, Some(&signed_in.user.id)).await
 }
 
 /// The purpose the confirmation form's CSRF token is derived for.
@@ -144,21 +137,18 @@ const LOGOUT_CONFIRMATION: &str = "logout-confirmation";
 async fn signed_out(
     state: &AppState,
     req: &HttpRequest,
-    destination: LogoutDestination,
+    destination: &LogoutDestination,
     user_id: Option<&str>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     if let (Some(user_id), Some(session_id)) = (user_id, state.cookies.session_id(req)) {
-        let ended = sessions::log_out(
+        sessions::log_out(
             &state.services.store,
             &session_id,
             user_id,
             destination.client_id.as_deref(),
             state.clock.now(),
         )
-        .await;
-        if let Err(e) = ended {
-            return pages::server_error(&e);
-        }
+        .await?;
     }
     let mut response = match &destination.return_to {
         Some(uri) => see_other(uri),
@@ -171,21 +161,11 @@ async fn signed_out(
         ),
     };
     if state.cookies.session_id(req).is_some() {
-        if let Err(e) = response.add_cookie(&state.cookies.clear_session()) {
-            return pages::server_error(&e);
-        }
+        response.add_cookie(&state.cookies.clear_session())?;
     }
-    response
+    Ok(response)
 }
 
-fn refused(error: LogoutError) -> HttpResponse {
-    bad_request(&error.0)
-}
-
-fn bad_request(message: &str) -> HttpResponse {
-    pages::error(
-        StatusCode::BAD_REQUEST,
-        "This sign-out cannot be completed",
-        message,
-    )
+fn refused(error: LogoutError) -> PageError {
+    PageError::bad_request("This sign-out cannot be completed", error.0)
 }

@@ -52,3 +52,79 @@ pub fn server_error(detail: &dyn std::fmt::Display) -> HttpResponse {
         "The server could not complete your request. Please try again.",
     )
 }
+
+/// Why a page cannot be shown as asked. Handlers return it with `?`; its
+/// [`ResponseError`](actix_web::ResponseError) impl is the one mapping to an error
+/// page (nothing redirects).
+#[derive(Debug)]
+pub enum PageError {
+    /// 400: the user reads what went wrong.
+    BadRequest {
+        title: &'static str,
+        message: String,
+    },
+    /// 403: a form that failed its CSRF check.
+    Forbidden,
+    /// 500: details go to the log only.
+    Server(String),
+}
+
+impl PageError {
+    /// A 400 page with `title` and `message`.
+    pub fn bad_request(title: &'static str, message: impl Into<String>) -> PageError {
+        PageError::BadRequest {
+            title,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::BadRequest { title, .. } => f.write_str(title),
+            PageError::Forbidden => f.write_str("forbidden form"),
+            PageError::Server(detail) => f.write_str(detail),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PageError::Server(e.to_string())
+    }
+}
+
+impl From<crate::crypto::RandomError> for PageError {
+    fn from(e: crate::crypto::RandomError) -> Self {
+        PageError::Server(e.to_string())
+    }
+}
+
+impl From<actix_web::error::HttpError> for PageError {
+    fn from(e: actix_web::error::HttpError) -> Self {
+        PageError::Server(e.to_string())
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            PageError::Forbidden => StatusCode::FORBIDDEN,
+            PageError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::BadRequest { title, message } => error(self.status_code(), title, message),
+            PageError::Forbidden => error(
+                StatusCode::FORBIDDEN,
+                "The form could not be accepted",
+                "The form was not sent from this page or has expired. Go back, reload the page and try again.",
+            ),
+            PageError::Server(detail) => server_error(detail),
+        }
+    }
+}

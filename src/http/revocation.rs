@@ -21,7 +21,11 @@ async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) 
     oauth_response::empty(revoke_token(&state, &req, &body).await)
 }
 
-async fn revoke_token(state: &AppState, req: &HttpRequest, body: &[u8]) -> Result<(), OAuthFailure> {
+async fn revoke_token(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(), OAuthFailure> {
     let params = form::params(req, body)?;
     let client = client_auth::authenticate(state, req, &params).await?;
     let token = params.require("token")?;

@@ -355,7 +355,9 @@ fn audit_event(action: &Action, actor: &str, new_rows: &[SigningKeyRow]) -> Audi
             AuditKind::KeyRotated,
             json!({ "alg": alg.as_str(), "retiring": retiring, "promoting": promoting, "at": at }),
         ),
-        Action::StartNow { kid, at, .. } => (AuditKind::KeyStarted, json!({ "kid": kid, "at": at })),
+        Action::StartNow { kid, at, .. } => {
+            (AuditKind::KeyStarted, json!({ "kid": kid, "at": at }))
+        }
         Action::Retire { kid, at, .. } => (AuditKind::KeyRetired, json!({ "kid": kid, "at": at })),
         Action::Delete { kid, state } => (
             AuditKind::KeyDeleted,

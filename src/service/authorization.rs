@@ -118,7 +118,8 @@ pub async fn begin(
     Ok(pending)
 }
 
-/// A pending request looked up for a page.
+/// A pending request looked up for a page; short-lived, so not boxed.
+#[allow(clippy::large_enum_variant)]
 pub enum Pending {
     Live(PendingRequestRow),
     /// Unknown, already answered or expired.
@@ -200,10 +201,10 @@ pub async fn proceed(
         Authenticated::No(step) => return Ok(step),
     };
     let (pending, signed_in) = signed_in;
-    match must_ask_consent(&services.store, &pending, &signed_in).await? {
-        Ok(true) => Ok(Step::Consent),
-        Ok(false) => issue_code(services, pending, &signed_in, false, now).await,
-        Err(e) => answer_with_error(services, pending, e, None, now).await,
+    match consent_needed(&services.store, &pending, &signed_in).await? {
+        ConsentNeeded::Ask => Ok(Step::Consent),
+        ConsentNeeded::Covered => issue_code(services, pending, &signed_in, false, now).await,
+        ConsentNeeded::Required(e) => answer_with_error(services, pending, e, None, now).await,
     }
 }
 
@@ -247,6 +248,8 @@ pub async fn decide_consent(
     }
 }
 
+/// Short-lived, so not boxed.
+#[allow(clippy::large_enum_variant)]
 enum Authenticated {
     Yes(PendingRequestRow, SignedIn),
     No(Step),
@@ -268,7 +271,10 @@ async fn authenticated(
         in_this_request: pending.authenticated_sid.as_deref() == Some(s.session.sid.as_str()),
     });
     Ok(
-        match (interaction::authentication(&interaction, session, now), signed_in) {
+        match (
+            interaction::authentication(&interaction, session, now),
+            signed_in,
+        ) {
             (Ok(AuthenticationStep::Satisfied), Some(signed_in)) => {
                 Authenticated::Yes(pending, signed_in)
             }
@@ -280,14 +286,21 @@ async fn authenticated(
     )
 }
 
-/// Whether the user must still be asked about the pending request's scopes: consent
-/// on record does not cover them, or `prompt=consent`. The error is the
-/// `prompt=none` answer.
-async fn must_ask_consent(
+/// Whether the user must still be asked about the pending request's scopes.
+enum ConsentNeeded {
+    /// Consent on record does not cover them, or `prompt=consent`: show the page.
+    Ask,
+    /// Consent on record covers them.
+    Covered,
+    /// The page would be needed under `prompt=none`: `consent_required`.
+    Required(OAuthError),
+}
+
+async fn consent_needed(
     store: &Store,
     pending: &PendingRequestRow,
     signed_in: &SignedIn,
-) -> Result<Result<bool, OAuthError>, StoreError> {
+) -> Result<ConsentNeeded, StoreError> {
     let requested = parse_scope(&pending.scope)?;
     let interaction = interaction_of(pending)?;
     let user_id = signed_in.user.id.clone();
@@ -298,7 +311,11 @@ async fn must_ask_consent(
         .map(|s| parse_scope(&s))
         .transpose()?;
     let covered = authorize::covered_by_consent(&requested, granted.as_ref());
-    Ok(interaction::must_ask_consent(&interaction, covered))
+    Ok(match interaction::must_ask_consent(&interaction, covered) {
+        Ok(true) => ConsentNeeded::Ask,
+        Ok(false) => ConsentNeeded::Covered,
+        Err(e) => ConsentNeeded::Required(e),
+    })
 }
 
 /// Issues the code for the redirect back to the client (RFC 6749 §4.1.2). The

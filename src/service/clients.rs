@@ -45,7 +45,11 @@ pub fn secret_hasher(conn: &mut DbConn, now: i64) -> Result<ClientSecretHasher, 
 
 /// The deriver of refresh-token successors, keyed with its own server key.
 pub fn successor_deriver(conn: &mut DbConn, now: i64) -> Result<SuccessorDeriver, StoreError> {
-    Ok(SuccessorDeriver::new(&server_key(conn, SUCCESSOR_KEY, now)?))
+    Ok(SuccessorDeriver::new(&server_key(
+        conn,
+        SUCCESSOR_KEY,
+        now,
+    )?))
 }
 
 /// A stored signing algorithm: absent means the default; a value that is not one of

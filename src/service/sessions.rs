@@ -62,7 +62,8 @@ pub struct SignInAttempt {
     pub previous_session: Option<String>,
 }
 
-/// How a sign-in ended.
+/// How a sign-in ended; short-lived, so not boxed.
+#[allow(clippy::large_enum_variant)]
 pub enum SignIn {
     /// A new session: its cookie value (shown once, stored hashed) and its user.
     Succeeded {
@@ -115,7 +116,16 @@ pub async fn sign_in(
     };
     match (failure, user) {
         (None, Some(user)) => {
-            start_session(services, user, attempt.pending_id, attempt.client_id, attempt.ip, attempt.previous_session, now).await
+            start_session(
+                services,
+                user,
+                attempt.pending_id,
+                attempt.client_id,
+                attempt.ip,
+                attempt.previous_session,
+                now,
+            )
+            .await
         }
         (Some(failure), user) => {
             let user_id = user.map(|u| u.id);
@@ -284,21 +294,20 @@ pub async fn logout_destination(
     hint: &LogoutHint,
 ) -> Result<LogoutDestination, LogoutRefused> {
     let client_id = logout::client_of(client_id, hint).map_err(LogoutRefused::Refused)?;
-    let client = match &client_id {
-        None => None,
-        Some(id) => match super::clients::enabled(store, id).await? {
-            Some(row) => {
-                let metadata = row.metadata()?;
-                Some((row.name, metadata.post_logout_redirect_uris))
-            }
-            None => {
-                return Err(LogoutRefused::Refused(LogoutError(
+    let client =
+        match &client_id {
+            None => None,
+            Some(id) => match super::clients::enabled(store, id).await? {
+                Some(row) => {
+                    let metadata = row.metadata()?;
+                    Some((row.name, metadata.post_logout_redirect_uris))
+                }
+                None => return Err(LogoutRefused::Refused(LogoutError(
                     "The application that sent you here is not registered, or has been disabled."
                         .into(),
-                )))
-            }
-        },
-    };
+                ))),
+            },
+        };
     let return_to = logout::return_to(
         post_logout_redirect_uri,
         client.as_ref().map(|(_, uris)| uris.as_slice()),

@@ -34,7 +34,8 @@ pub async fn claims(
     let Some(claims) = our_access_token(&services.keys, &services.config, token) else {
         return Err(invalid("the access token is not one of ours"));
     };
-    let scope = Scope::parse(&claims.scope).map_err(|_| invalid("the token's scope is malformed"))?;
+    let scope =
+        Scope::parse(&claims.scope).map_err(|_| invalid("the token's scope is malformed"))?;
     bearer::check_userinfo_token(&claims, &scope, now).map_err(UserInfoFailure::Refused)?;
     let found = services
         .store

@@ -450,7 +450,9 @@ pub async fn revoke_consent(
         .transaction(move |conn| revoke_consent_in(conn, &uid, &cid, &actor, now))
         .await?
         .ok_or_else(|| {
-            AdminError::NotFound(format!("user `{user}` has no consent for client `{client_id}`"))
+            AdminError::NotFound(format!(
+                "user `{user}` has no consent for client `{client_id}`"
+            ))
         })?;
     audit::log(&event);
     Ok(ConsentRevoked {

@@ -157,7 +157,9 @@ pub fn rotate_secret(
     now: i64,
 ) -> Result<bool, StoreError> {
     let n = db_run!(conn, |c| diesel::update(
-        clients::table.find(id).filter(clients::secret_hash.is_not_null())
+        clients::table
+            .find(id)
+            .filter(clients::secret_hash.is_not_null())
     )
     .set((
         clients::previous_secret_hash.eq(clients::secret_hash),

@@ -49,7 +49,10 @@ fn user_create_prints_one_json_object_and_never_the_password() {
     assert!(!String::from_utf8_lossy(&list.stdout).contains("argon2"));
 
     let mut conn = db.connect();
-    assert_eq!(audit::count_of_kind(&mut conn, audit::AuditKind::UserCreated).unwrap(), 1);
+    assert_eq!(
+        audit::count_of_kind(&mut conn, audit::AuditKind::UserCreated).unwrap(),
+        1
+    );
 }
 
 #[test]

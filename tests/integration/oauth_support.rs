@@ -5,8 +5,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis::crypto::Secret;
-use portcullis::service::{clients, users, Actor};
 use portcullis::protocol::client_metadata::ClientRegistration;
+use portcullis::service::{clients, users, Actor};
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 

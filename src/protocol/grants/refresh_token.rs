@@ -66,19 +66,14 @@ pub fn decide(
     }
     if let Some(rotated_at) = token.rotated_at {
         // A grace period of 0 means no grace at all, not "the same second".
-        let retry =
-            grace_period > 0 && now - rotated_at <= grace_period && token.successor_unused;
+        let retry = grace_period > 0 && now - rotated_at <= grace_period && token.successor_unused;
         return Ok(if !retry {
-            RefreshDecision::RevokeFamily {
-                reason: REUSE,
-            }
+            RefreshDecision::RevokeFamily { reason: REUSE }
         } else if token.grant_still_holds {
             RefreshDecision::RepeatRotation
         } else {
             // A retry gets the first answer only while that answer could still be given.
-            RefreshDecision::RevokeFamily {
-                reason: GRANT_GONE,
-            }
+            RefreshDecision::RevokeFamily { reason: GRANT_GONE }
         });
     }
     if now >= token.absolute_expires_at || now >= token.idle_expires_at {

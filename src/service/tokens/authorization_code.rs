@@ -251,8 +251,7 @@ fn replayed_or_unknown(
     event.record(conn, now)?;
     Ok(Exchanged::Refused(
         OAuthError::InvalidGrant(
-            "the authorization code was already used; the tokens issued from it are revoked"
-                .into(),
+            "the authorization code was already used; the tokens issued from it are revoked".into(),
         ),
         Some(event),
     ))

@@ -156,8 +156,9 @@ fn rotate(
                     .into());
                 };
                 let Some(next) = refresh_tokens::find_token(conn, next)? else {
-                    return Err(StoreError::Corrupt("refresh token successor is missing".into())
-                        .into());
+                    return Err(
+                        StoreError::Corrupt("refresh token successor is missing".into()).into(),
+                    );
                 };
                 let granted = granted(conn, &family, &next, request.successor.clone())?;
                 return Ok(Refreshed::Issued(signer.respond(&granted, now)?, None));
