@@ -65,10 +65,10 @@ pub struct AuditListArgs {
     #[arg(long)]
     pub kind: Option<String>,
     /// Only events about this user id.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub user: Option<String>,
-    /// Only events about this client id.
-    #[arg(long)]
+    /// Only events about this client id (ids may start with `-`).
+    #[arg(long, allow_hyphen_values = true)]
     pub client: Option<String>,
     /// Only events at or after this time: unix seconds or RFC 3339.
     #[arg(long, value_name = "TIME")]
@@ -150,6 +150,7 @@ pub enum UserCommand {
 #[derive(Debug, Args)]
 pub struct UserTarget {
     /// The user's id or username.
+    #[arg(allow_hyphen_values = true)]
     pub user: String,
     /// Print one JSON value.
     #[arg(long)]
@@ -159,8 +160,10 @@ pub struct UserTarget {
 #[derive(Debug, Args)]
 pub struct UserClientTarget {
     /// The user's id or username.
+    #[arg(allow_hyphen_values = true)]
     pub user: String,
-    /// The client's id.
+    /// The client's id (ids may start with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub client: String,
     /// Print one JSON value.
     #[arg(long)]
@@ -170,6 +173,7 @@ pub struct UserClientTarget {
 #[derive(Debug, Args)]
 pub struct UserUpdateArgs {
     /// The user's id or username.
+    #[arg(allow_hyphen_values = true)]
     pub user: String,
     /// A new email address (empty: none). A changed address is not verified.
     #[arg(long)]
@@ -188,6 +192,7 @@ pub struct UserUpdateArgs {
 #[derive(Debug, Args)]
 pub struct UserSetPasswordArgs {
     /// The user's id or username.
+    #[arg(allow_hyphen_values = true)]
     pub user: String,
     /// Read the password from standard input (one line; the newline is stripped).
     #[arg(long, required = true)]
