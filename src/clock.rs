@@ -5,6 +5,13 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::SystemTime;
 
+/// Seconds since the Unix epoch, the one time format stored (a BIGINT column).
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// A duration as the whole seconds added to a unix time (saturating).
 pub fn seconds(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -21,7 +28,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
-        crate::store::unix_seconds(SystemTime::now())
+        unix_seconds(SystemTime::now())
     }
 }
 

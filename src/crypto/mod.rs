@@ -2,6 +2,8 @@
 
 pub mod client_secret;
 pub mod derived_token;
+pub mod key_alg;
+pub mod master_key;
 pub mod password;
 pub mod random;
 mod secret;

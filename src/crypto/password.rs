@@ -4,7 +4,14 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::{random, Secret};
-use crate::config::Argon2Params;
+
+/// argon2id cost parameters for user passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
 
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]

@@ -31,7 +31,7 @@ pub fn policy(config: &Config) -> Policy {
     let longest_token = config.lifetimes.access_token.max(config.lifetimes.id_token);
     Policy {
         algs: keys.algs.clone(),
-        publish_lead: secs(keys.jwks_max_age + keys.reload_interval),
+        publish_lead: secs(keys.publish_lead()),
         rotation_period: secs(keys.rotation_period),
         switch_delay: secs(keys.reload_interval),
         retention: secs(longest_token + VERIFIER_LEEWAY),

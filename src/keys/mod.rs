@@ -10,11 +10,11 @@
 //! - [`lifecycle`]: carrying a plan out against the database, race-safe.
 //! - [`keyring`]: the loaded key set an instance signs with and publishes.
 
-pub mod alg;
+pub use crate::crypto::key_alg as alg;
 pub mod jwt_provider;
 pub mod keyring;
 pub mod lifecycle;
-pub mod master_key;
+pub use crate::crypto::master_key;
 pub mod material;
 pub mod schedule;
 pub mod sealing;

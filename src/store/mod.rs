@@ -19,13 +19,13 @@ pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
-mod url;
 pub mod users;
 
 use std::time::Duration;
 
+pub use crate::clock::unix_seconds;
+pub use crate::config::database_url::{DatabaseUrl, DatabaseUrlError};
 pub use connection::{ConnectionManager, DbConn};
-pub use url::{DatabaseUrl, DatabaseUrlError};
 
 /// Runs the same diesel code on whichever backend `$conn` holds.
 ///
@@ -180,11 +180,4 @@ impl Store {
             Err(_) => Err(StoreError::Timeout),
         }
     }
-}
-
-/// Seconds since the Unix epoch, the one time format stored (a BIGINT column).
-pub fn unix_seconds(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

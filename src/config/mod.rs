@@ -11,9 +11,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod database_url;
+
+use crate::crypto::key_alg::KeyAlg;
+use crate::crypto::master_key::MasterKey;
+pub use crate::crypto::password::Argon2Params;
 use crate::crypto::Secret;
-use crate::keys::{KeyAlg, MasterKey};
-use crate::store::DatabaseUrl;
+pub use database_url::DatabaseUrl;
 
 /// A setting: its TOML key (the env var is `PORTCULLIS_` + the key in upper case),
 /// its default, and what it means. This table is the documentation of every option.
@@ -231,6 +235,15 @@ pub struct KeyPolicy {
     pub master_key: MasterKeySource,
 }
 
+impl KeyPolicy {
+    /// DESIGN.md §4: how long a new key is published before it may sign — a full
+    /// JWKS cache lifetime plus one reload, so every cache and every instance has it.
+    /// The one place this lead is computed.
+    pub fn publish_lead(&self) -> Duration {
+        self.jwks_max_age + self.reload_interval
+    }
+}
+
 /// The master key, given directly or kept in a file.
 #[derive(Debug, Clone)]
 pub enum MasterKeySource {
@@ -252,14 +265,6 @@ pub struct Lifetimes {
     pub session_absolute: Duration,
     /// A pending authorization request (login, consent) expires after this.
     pub authorization_request: Duration,
-}
-
-/// argon2id cost parameters for user passwords.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Argon2Params {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
 }
 
 /// Why the configuration was refused. The message names the setting and its source.
@@ -508,9 +513,10 @@ impl RawValues {
                 })?)),
             },
         };
-        // A waiting key is published for jwks_max_age (+ one reload) before it signs;
-        // a shorter period would rotate to keys no cache can know yet.
-        let lead = policy.jwks_max_age + policy.reload_interval * 2;
+        // A waiting key is published for the publish lead before it signs, and a
+        // switch is scheduled one reload ahead; a shorter period would rotate to keys
+        // no cache can know yet.
+        let lead = policy.publish_lead() + policy.reload_interval;
         if policy.rotation_period <= lead {
             let (_, origin) = self.get("key_rotation_period");
             return Err(ConfigError::Invalid {
@@ -656,7 +662,7 @@ mod tests {
 
     #[test]
     fn readme_documents_every_setting() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         for setting in SETTINGS {
             let row = format!("| `{}` | `{}` |", env_name(setting.key), setting.key);
             assert!(
