@@ -1,17 +1,13 @@
-//! `portcullis keys …`: list, rotate and revoke signing keys. Like the server, each
-//! command first makes the first keys of a new database and brings the lifecycle up
-//! to date, so what it shows and changes is current.
+//! `portcullis keys …`: list, rotate and revoke signing keys, each one operation of
+//! [`service::keys`](crate::service::keys).
 
-use serde::Serialize;
+use std::sync::Arc;
 
-use super::{admin_connection, now, print_json, print_line, Failure};
+use super::{now, print_json, print_line, Failure};
 use crate::config::Config;
-use crate::keys::lifecycle::{self, Revoked};
-use crate::keys::schedule::{Action, KeyState, Policy};
-use crate::keys::sealing::KeySealer;
+use crate::keys::schedule::Action;
 use crate::keys::{KeyAlg, KeyError};
-use crate::store::signing_keys;
-use crate::store::DbConn;
+use crate::service::{keys, Actor};
 
 impl From<KeyError> for Failure {
     fn from(e: KeyError) -> Self {
@@ -19,58 +15,21 @@ impl From<KeyError> for Failure {
     }
 }
 
-/// A connection, the sealer and the policy, with the keys maintained at `now`.
-fn keys_session(config: &Config, now: i64) -> Result<(DbConn, KeySealer, Policy), Failure> {
-    let mut conn = admin_connection(config)?;
-    let master = lifecycle::resolve_master_key(&mut conn, &config.keys.master_key)?;
-    let sealer = KeySealer::new(&master)?;
-    let policy = lifecycle::policy(config);
-    // The master key must open every stored key before anything changes.
-    lifecycle::check_master_key(&mut conn, &sealer)?;
-    lifecycle::maintain(&mut conn, &sealer, &policy, now, "cli")?;
-    Ok((conn, sealer, policy))
-}
-
-/// One key as `keys list --json` prints it; times are unix seconds.
-#[derive(Serialize)]
-struct KeyView {
-    kid: String,
-    alg: String,
-    /// The state at this moment (`next`, `active`, `retired`, `revoked`).
-    state: &'static str,
-    created_at: i64,
-    /// When it starts (or started) signing.
-    activates_at: i64,
-    /// When it stops signing: set once retired, else the planned rotation.
-    retires_at: Option<i64>,
-    /// When it leaves the JWKS.
-    delete_after: Option<i64>,
-    revoked_at: Option<i64>,
+/// Runs one key operation on the admin store.
+fn operate_keys<T, F, Fut>(config: &Config, operation: F) -> Result<T, Failure>
+where
+    F: FnOnce(crate::store::Store, Arc<Config>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, KeyError>>,
+{
+    let (store, runtime) = super::admin_store(config)?;
+    Ok(runtime.block_on(operation(store, Arc::new(config.clone())))?)
 }
 
 /// `keys list`
 pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
-    let now = now();
-    let (mut conn, _, policy) = keys_session(config, now)?;
-    let rows = signing_keys::list(&mut conn)?;
-    let times = lifecycle::key_times(&rows)?;
-    let views: Vec<KeyView> = rows
-        .into_iter()
-        .zip(times)
-        .map(|(row, t)| KeyView {
-            state: t.effective_state(now).as_str(),
-            retires_at: match t.state {
-                KeyState::Active => Some(t.activates_at.saturating_add(policy.rotation_period)),
-                _ => t.retired_at,
-            },
-            kid: row.kid,
-            alg: row.alg,
-            created_at: row.created_at,
-            activates_at: row.activates_at,
-            delete_after: row.delete_after,
-            revoked_at: row.revoked_at,
-        })
-        .collect();
+    let views = operate_keys(config, |store, config| async move {
+        keys::list(&store, &config, &Actor::cli(), now()).await
+    })?;
     if json {
         return print_json(&views);
     }
@@ -98,44 +57,40 @@ pub fn list(config: &Config, json: bool) -> Result<(), Failure> {
 
 /// `keys rotate [--alg ALG]`
 pub fn rotate(config: &Config, alg: Option<&str>) -> Result<(), Failure> {
+    let alg: Option<KeyAlg> = alg
+        .map(|name| {
+            name.parse()
+                .map_err(|_| Failure::usage(format!("unknown algorithm {name}")))
+        })
+        .transpose()?;
     let now = now();
-    let algs: Vec<KeyAlg> = match alg {
-        Some(name) => vec![name
-            .parse()
-            .map_err(|_| Failure::usage(format!("unknown algorithm {name}")))?],
-        None => config.keys.algs.clone(),
-    };
-    let (mut conn, sealer, policy) = keys_session(config, now)?;
-    for alg in algs {
-        let switch = lifecycle::rotate(&mut conn, &sealer, &policy, alg, now, "cli")?;
-        if let Action::Switch {
-            retiring,
-            promoting,
-            at,
-            delete_after,
-            ..
-        } = switch
-        {
-            let when = if at <= now + policy.switch_delay {
-                format!(
-                    "signs from {} (in {}s, once every instance has reloaded)",
-                    time(Some(at)),
-                    at - now
-                )
-            } else {
-                format!(
-                    "is scheduled: it signs from {} (in {}s), once it has been published for a full JWKS cache lifetime",
-                    time(Some(at)),
-                    at - now
-                )
-            };
-            print_line(&format!("{alg}: key {promoting} {when}"))?;
-            if let Some(old) = retiring {
-                print_line(&format!(
-                    "{alg}: key {old} retires then and leaves the JWKS after {}",
-                    time(Some(delete_after))
-                ))?;
-            }
+    let rotations = operate_keys(config, |store, config| async move {
+        keys::rotate(&store, &config, alg, &Actor::cli(), now).await
+    })?;
+    for r in rotations {
+        let (Some(promoting), Some(at)) = (&r.promoting, r.at) else {
+            continue;
+        };
+        let when = if r.immediate {
+            format!(
+                "signs from {} (in {}s, once every instance has reloaded)",
+                time(Some(at)),
+                at - now
+            )
+        } else {
+            format!(
+                "is scheduled: it signs from {} (in {}s), once it has been published for a full JWKS cache lifetime",
+                time(Some(at)),
+                at - now
+            )
+        };
+        print_line(&format!("{}: key {promoting} {when}", r.alg))?;
+        if let Some(old) = &r.retiring {
+            print_line(&format!(
+                "{}: key {old} retires then and leaves the JWKS after {}",
+                r.alg,
+                time(r.delete_after)
+            ))?;
         }
     }
     Ok(())
@@ -143,19 +98,16 @@ pub fn rotate(config: &Config, alg: Option<&str>) -> Result<(), Failure> {
 
 /// `keys revoke KID`
 pub fn revoke(config: &Config, kid: &str) -> Result<(), Failure> {
-    let now = now();
-    let (mut conn, sealer, policy) = keys_session(config, now)?;
-    let Revoked {
-        alg,
-        previous,
-        had_signed,
-        repairs,
-    } = lifecycle::revoke(&mut conn, &sealer, &policy, kid, now, "cli")?;
+    let id = kid.to_owned();
+    let revoked = operate_keys(config, |store, config| async move {
+        keys::revoke(&store, &config, &id, &Actor::cli(), now()).await
+    })?;
+    let alg = revoked.alg;
     print_line(&format!(
         "revoked {alg} key {kid} (was {}): removed from the JWKS and never used again",
-        previous.as_str()
+        revoked.previous.as_str()
     ))?;
-    for action in repairs {
+    for action in revoked.repairs {
         match action {
             Action::Switch { promoting, .. } => {
                 print_line(&format!("{alg}: key {promoting} signs from now on"))?
@@ -166,7 +118,7 @@ pub fn revoke(config: &Config, kid: &str) -> Result<(), Failure> {
             _ => {}
         }
     }
-    if had_signed {
+    if revoked.had_signed {
         eprintln!(
             "warning: tokens signed by {kid} will now fail verification once resource servers \
              refresh their JWKS; running instances stop using it within key_reload_interval"

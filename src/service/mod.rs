@@ -15,12 +15,14 @@
 //! | [`userinfo`]      | the UserInfo answer (OIDC Core §5.3)                              |
 //! | [`clients`]       | client authentication and the client lifecycle                    |
 //! | [`users`]         | the user lifecycle and consents                                   |
+//! | [`keys`]          | the signing keys' timeline, rotation on demand, revocation        |
 //! | [`audit`]         | reading the audit trail and enforcing its retention               |
 
 pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod introspection;
+pub mod keys;
 pub mod sessions;
 pub mod tokens;
 pub mod userinfo;

@@ -131,6 +131,23 @@ impl Store {
         .map_err(|e| StoreError::Blocking(e.to_string()))?
     }
 
+    /// [`Store::run`] for a body with its own error type (one that a storage
+    /// failure converts into).
+    pub async fn run_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+
     /// Runs `f` in one transaction on a pooled connection, on the blocking pool:
     /// committed when it returns `Ok`, rolled back otherwise.
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
