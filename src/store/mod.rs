@@ -165,13 +165,7 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            conn.transaction_with(f)
-        })
-        .await
-        .map_err(|e| StoreError::Blocking(e.to_string()))?
+        self.run_with(move |conn| conn.transaction_with(f)).await
     }
 
     /// Readiness: the database answers a query within `timeout` (and, for SQLite,

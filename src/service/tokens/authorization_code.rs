@@ -6,7 +6,7 @@
 //! refresh-token family issued from it, in a transaction that commits although the
 //! answer is an error.
 
-use super::{new_jti, parse_amr, parse_scope, Granted, IssueError, TokenSigner};
+use super::{new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TokenSigner};
 use crate::clock::seconds;
 use crate::config::Lifetimes;
 use crate::crypto::{random, token_hash};
@@ -18,17 +18,10 @@ use crate::protocol::params::Params;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::service::clients::AuthenticatedClient;
 use crate::service::{OAuthFailure, Services};
-use crate::store::audit::{self, AuditEvent, AuditKind};
+use crate::store::audit::{AuditEvent, AuditKind};
 use crate::store::authorization_codes::{self, CodeRow};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
 use crate::store::{revoked_access_tokens, users, DbConn};
-
-/// How an exchange ended; both commit.
-enum Exchanged {
-    Issued(TokenResponse, AuditEvent),
-    /// The code was consumed or replayed, but nothing is issued.
-    Refused(OAuthError, Option<AuditEvent>),
-}
 
 /// What the exchange needs, made before the transaction.
 struct Request {
@@ -69,18 +62,7 @@ pub async fn exchange(
         .store
         .transaction_with(move |conn| consume_and_issue(conn, &request, &signer, now))
         .await?;
-    match outcome {
-        Exchanged::Issued(response, event) => {
-            audit::log(&event);
-            Ok(response)
-        }
-        Exchanged::Refused(error, event) => {
-            if let Some(event) = event {
-                audit::log(&event);
-            }
-            Err(error.into())
-        }
-    }
+    outcome.answer()
 }
 
 fn consume_and_issue(
@@ -88,7 +70,7 @@ fn consume_and_issue(
     request: &Request,
     signer: &TokenSigner,
     now: i64,
-) -> Result<Exchanged, IssueError> {
+) -> Result<Outcome, IssueError> {
     let Some(code) =
         authorization_codes::consume(conn, &request.code_hash, &request.client_id, now)?
     else {
@@ -108,12 +90,12 @@ fn consume_and_issue(
     };
     // A failed check leaves the code consumed: it was presented once.
     if let Err(e) = check_exchange(&issued, &exchange, now) {
-        return Ok(Exchanged::Refused(e, None));
+        return Ok(Outcome::Refused(e, None));
     }
     let user = match users::find(conn, &code.user_id)? {
         Some(user) if !user.disabled => user,
         _ => {
-            return Ok(Exchanged::Refused(
+            return Ok(Outcome::Refused(
                 OAuthError::InvalidGrant("the user is disabled".into()),
                 None,
             ))
@@ -170,7 +152,7 @@ fn consume_and_issue(
             "refresh_token_family": granted.refresh_token.as_ref().map(|_| &request.family_id),
         }));
     event.record(conn, now)?;
-    Ok(Exchanged::Issued(response, event))
+    Ok(Outcome::Issued(response, Some(event)))
 }
 
 /// A new refresh-token family grown from the code, with its first token.
@@ -224,15 +206,15 @@ fn replayed_or_unknown(
     conn: &mut DbConn,
     request: &Request,
     now: i64,
-) -> Result<Exchanged, crate::store::StoreError> {
+) -> Result<Outcome, crate::store::StoreError> {
     let Some(code) = authorization_codes::find(conn, &request.code_hash)? else {
-        return Ok(Exchanged::Refused(
+        return Ok(Outcome::Refused(
             OAuthError::InvalidGrant("unknown authorization code".into()),
             None,
         ));
     };
     if code.client_id != request.client_id || code.consumed_at.is_none() {
-        return Ok(Exchanged::Refused(
+        return Ok(Outcome::Refused(
             OAuthError::InvalidGrant("the code was issued to another client".into()),
             None,
         ));
@@ -249,7 +231,7 @@ fn replayed_or_unknown(
         .client(&request.client_id)
         .detail(serde_json::json!({ "revoked_access_token": code.access_token_jti }));
     event.record(conn, now)?;
-    Ok(Exchanged::Refused(
+    Ok(Outcome::Refused(
         OAuthError::InvalidGrant(
             "the authorization code was already used; the tokens issued from it are revoked".into(),
         ),

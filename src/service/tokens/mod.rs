@@ -17,12 +17,14 @@ use crate::clock::seconds;
 use crate::config::Config;
 use crate::keys::{KeyAlg, KeyError, KeyRing};
 use crate::protocol::client_metadata::GrantType;
+use crate::protocol::error::OAuthError;
 use crate::protocol::grants;
 use crate::protocol::id_token::{self, Authenticated, IdTokenClaims, TokenDigest, ID_TOKEN_TYP};
 use crate::protocol::params::Params;
 use crate::protocol::tokens::{
     AccessGrant, AccessTokenClaims, Issuance, TokenResponse, ACCESS_TOKEN_TYP,
 };
+use crate::store::audit::{self, AuditEvent};
 use crate::store::StoreError;
 
 /// Answers a token request from an authenticated client: dispatches on
@@ -53,6 +55,27 @@ pub struct Granted {
     pub expires_at: i64,
     pub refresh_token: Option<String>,
     pub authenticated: Option<Authenticated>,
+}
+
+/// How a code exchange or a refresh ended. Both commit: a refusal may have
+/// consumed a code or revoked a family, recorded in its event.
+pub enum Outcome {
+    Issued(TokenResponse, Option<AuditEvent>),
+    Refused(OAuthError, Option<AuditEvent>),
+}
+
+impl Outcome {
+    /// Logs the committed event and gives the answer.
+    pub fn answer(self) -> Result<TokenResponse, OAuthFailure> {
+        let (result, event) = match self {
+            Outcome::Issued(response, event) => (Ok(response), event),
+            Outcome::Refused(error, event) => (Err(error.into()), event),
+        };
+        if let Some(event) = &event {
+            audit::log(event);
+        }
+        result
+    }
 }
 
 /// Signs a client's tokens: its algorithms resolved once, before anything is

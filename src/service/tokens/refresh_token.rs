@@ -10,7 +10,7 @@
 //!
 //! [`SuccessorDeriver`]: crate::crypto::derived_token::SuccessorDeriver
 
-use super::{new_jti, parse_amr, parse_scope, Granted, IssueError, TokenSigner};
+use super::{new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TokenSigner};
 use crate::clock::seconds;
 use crate::config::Lifetimes;
 use crate::crypto::token_hash;
@@ -21,16 +21,9 @@ use crate::protocol::params::Params;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::service::clients::AuthenticatedClient;
 use crate::service::{OAuthFailure, Services};
-use crate::store::audit::{self, AuditEvent, AuditKind};
+use crate::store::audit::{AuditEvent, AuditKind};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
 use crate::store::{users, DbConn, StoreError};
-
-/// How a refresh ended; both commit.
-enum Refreshed {
-    Issued(TokenResponse, Option<AuditEvent>),
-    /// Refused; a revoked family is recorded and committed.
-    Refused(OAuthError, Option<AuditEvent>),
-}
 
 struct Request {
     presented: String,
@@ -65,20 +58,7 @@ pub async fn exchange(
         .store
         .transaction_with(move |conn| rotate(conn, &request, &signer, now))
         .await?;
-    match outcome {
-        Refreshed::Issued(response, event) => {
-            if let Some(event) = event {
-                audit::log(&event);
-            }
-            Ok(response)
-        }
-        Refreshed::Refused(error, event) => {
-            if let Some(event) = event {
-                audit::log(&event);
-            }
-            Err(error.into())
-        }
-    }
+    outcome.answer()
 }
 
 fn rotate(
@@ -86,11 +66,11 @@ fn rotate(
     request: &Request,
     signer: &TokenSigner,
     now: i64,
-) -> Result<Refreshed, IssueError> {
+) -> Result<Outcome, IssueError> {
     let presented_hash = token_hash(&request.presented);
     let successor_hash = token_hash(&request.successor);
     let Some((_, family)) = refresh_tokens::find(conn, &presented_hash)? else {
-        return Ok(Refreshed::Refused(
+        return Ok(Outcome::Refused(
             OAuthError::InvalidGrant("unknown refresh token".into()),
             None,
         ));
@@ -100,7 +80,7 @@ fn rotate(
     for _ in 0..2 {
         // Read again under the lock: a revocation or rotation may have committed.
         let Some((token, family)) = refresh_tokens::find(conn, &presented_hash)? else {
-            return Ok(Refreshed::Refused(
+            return Ok(Outcome::Refused(
                 OAuthError::InvalidGrant("unknown refresh token".into()),
                 None,
             ));
@@ -130,7 +110,7 @@ fn rotate(
             request.grace,
         );
         match decision {
-            Err(e) => return Ok(Refreshed::Refused(e, None)),
+            Err(e) => return Ok(Outcome::Refused(e, None)),
             Ok(RefreshDecision::RevokeFamily { reason }) => {
                 refresh_tokens::revoke_family(conn, &family.id, reason, now)?;
                 let kind = if reason == REUSE {
@@ -143,7 +123,7 @@ fn rotate(
                     .client(&family.client_id)
                     .detail(serde_json::json!({ "family": family.id, "reason": reason }));
                 event.record(conn, now)?;
-                return Ok(Refreshed::Refused(
+                return Ok(Outcome::Refused(
                     OAuthError::InvalidGrant(format!("{reason}: the refresh token is revoked")),
                     Some(event),
                 ));
@@ -161,7 +141,7 @@ fn rotate(
                     );
                 };
                 let granted = granted(conn, &family, &next, request.successor.clone())?;
-                return Ok(Refreshed::Issued(signer.respond(&granted, now)?, None));
+                return Ok(Outcome::Issued(signer.respond(&granted, now)?, None));
             }
             Ok(RefreshDecision::Rotate { scope }) => {
                 if !refresh_tokens::claim_rotation(conn, &presented_hash, &successor_hash, now)? {
@@ -194,7 +174,7 @@ fn rotate(
                         "refresh_token_family": family.id,
                     }));
                 event.record(conn, now)?;
-                return Ok(Refreshed::Issued(response, Some(event)));
+                return Ok(Outcome::Issued(response, Some(event)));
             }
         }
     }
