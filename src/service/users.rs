@@ -74,7 +74,7 @@ pub async fn create(
     if let Some(name) = &name {
         check_name(name)?;
     }
-    let password_hash = hash_password(store, argon2, input.password).await?;
+    let password_hash = hash_password(argon2, input.password).await?;
     let id = random::uuid_v4()?;
     let is_admin = input.is_admin;
     let event = AuditEvent::new(AuditKind::UserCreated)
@@ -120,9 +120,9 @@ fn found<T>(row: Option<T>) -> Result<T, StoreError> {
     row.ok_or_else(|| StoreError::Corrupt("a row just written is missing".into()))
 }
 
-/// argon2id on the blocking pool: a hash takes tens of milliseconds.
+/// argon2id on the blocking pool (a hash takes tens of milliseconds), without
+/// holding a database connection meanwhile.
 async fn hash_password(
-    store: &Store,
     argon2: &Argon2Params,
     password: Secret<String>,
 ) -> Result<String, AdminError> {
@@ -132,9 +132,9 @@ async fn hash_password(
         ));
     }
     let argon2 = *argon2;
-    store
-        .run(move |_| Ok(password::hash(&argon2, &password)))
-        .await?
+    tokio::task::spawn_blocking(move || password::hash(&argon2, &password))
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
         .map_err(AdminError::from)
 }
 
@@ -163,6 +163,33 @@ async fn find(store: &Store, user: &str) -> Result<UserRow, AdminError> {
 
 fn not_found(user: &str) -> AdminError {
     AdminError::NotFound(format!("no user `{user}`"))
+}
+
+/// One admin change to the user named `user`: `write` changes the row (by id) in a
+/// transaction and says what happened, or `None` when the row is gone; the event
+/// is recorded in that transaction, logged after it, and the user shown as it is now.
+async fn apply_change<F>(
+    store: &Store,
+    user: &str,
+    now: i64,
+    write: F,
+) -> Result<UserView, AdminError>
+where
+    F: FnOnce(&mut DbConn, &str) -> Result<Option<AuditEvent>, StoreError> + Send + 'static,
+{
+    let id = find(store, user).await?.id;
+    let (row, event) = store
+        .transaction(move |conn| {
+            let Some(event) = write(conn, &id)? else {
+                return Ok(None);
+            };
+            event.record(conn, now)?;
+            Ok(users::find(conn, &id)?.map(|row| (row, event)))
+        })
+        .await?
+        .ok_or_else(|| not_found(user))?;
+    audit::log(&event);
+    Ok(UserView::of(&row, now))
 }
 
 /// What an admin changes about a user; `None` keeps the value, `Some("")` clears
@@ -211,26 +238,16 @@ pub async fn update(
         .actor(actor.as_str())
         .user(&current.id)
         .detail(serde_json::json!({ "changed": changed, "admin": is_admin }));
-    let logged = event.clone();
-    let id = current.id.clone();
-    let row = store
-        .transaction(move |conn| {
-            let profile = ProfileUpdate {
-                email: email.as_deref(),
-                email_verified,
-                name: name.as_deref(),
-                is_admin,
-            };
-            if !users::update_profile(conn, &id, &profile, now)? {
-                return Ok(None);
-            }
-            event.record(conn, now)?;
-            users::find(conn, &id)
-        })
-        .await?
-        .ok_or_else(|| not_found(user))?;
-    audit::log(&logged);
-    Ok(UserView::of(&row, now))
+    apply_change(store, &current.id, now, move |conn, id| {
+        let profile = ProfileUpdate {
+            email: email.as_deref(),
+            email_verified,
+            name: name.as_deref(),
+            is_admin,
+        };
+        Ok(users::update_profile(conn, id, &profile, now)?.then_some(event))
+    })
+    .await
 }
 
 /// Disables the user: every session ends and every refresh family is revoked with
@@ -261,38 +278,30 @@ async fn set_disabled(
     actor: &Actor,
     now: i64,
 ) -> Result<UserView, AdminError> {
-    let id = find(store, user).await?.id;
     let actor = actor.clone();
-    let (row, event) = store
-        .transaction(move |conn| {
-            if !users::set_disabled(conn, &id, disabled, now)? {
-                return Ok(None);
-            }
-            let event = if disabled {
-                let ended = sessions::end_all_of_user(conn, &id, now)?;
-                let revoked = refresh_tokens::revoke_families_of(
-                    conn,
-                    Some(&id),
-                    None,
-                    "the user was disabled",
-                    now,
-                )?;
-                AuditEvent::new(AuditKind::UserDisabled).detail(serde_json::json!({
-                    "ended_sessions": ended,
-                    "revoked_refresh_token_families": revoked.len(),
-                }))
-            } else {
-                AuditEvent::new(AuditKind::UserEnabled)
-            }
-            .actor(actor.as_str())
-            .user(&id);
-            event.record(conn, now)?;
-            Ok(users::find(conn, &id)?.map(|row| (row, event)))
-        })
-        .await?
-        .ok_or_else(|| not_found(user))?;
-    audit::log(&event);
-    Ok(UserView::of(&row, now))
+    apply_change(store, user, now, move |conn, id| {
+        if !users::set_disabled(conn, id, disabled, now)? {
+            return Ok(None);
+        }
+        let event = if disabled {
+            let ended = sessions::end_all_of_user(conn, id, now)?;
+            let revoked = refresh_tokens::revoke_families_of(
+                conn,
+                Some(id),
+                None,
+                "the user was disabled",
+                now,
+            )?;
+            AuditEvent::new(AuditKind::UserDisabled).detail(serde_json::json!({
+                "ended_sessions": ended,
+                "revoked_refresh_token_families": revoked.len(),
+            }))
+        } else {
+            AuditEvent::new(AuditKind::UserEnabled)
+        };
+        Ok(Some(event.actor(actor.as_str()).user(id)))
+    })
+    .await
 }
 
 /// What a user deletion removed.
@@ -353,21 +362,16 @@ pub async fn unlock(
     actor: &Actor,
     now: i64,
 ) -> Result<UserView, AdminError> {
-    let id = find(store, user).await?.id;
     let actor = actor.clone();
-    let (row, event) = store
-        .transaction(move |conn| {
-            users::clear_failed_logins(conn, &id)?;
-            let event = AuditEvent::new(AuditKind::UserUnlocked)
+    apply_change(store, user, now, move |conn, id| {
+        users::clear_failed_logins(conn, id)?;
+        Ok(Some(
+            AuditEvent::new(AuditKind::UserUnlocked)
                 .actor(actor.as_str())
-                .user(&id);
-            event.record(conn, now)?;
-            Ok(users::find(conn, &id)?.map(|row| (row, event)))
-        })
-        .await?
-        .ok_or_else(|| not_found(user))?;
-    audit::log(&event);
-    Ok(UserView::of(&row, now))
+                .user(id),
+        ))
+    })
+    .await
 }
 
 /// Sets a new password (argon2id) and lifts any lockout. Sessions and tokens stay:
@@ -380,24 +384,16 @@ pub async fn set_password(
     actor: &Actor,
     now: i64,
 ) -> Result<UserView, AdminError> {
-    let id = find(store, user).await?.id;
-    let hash = hash_password(store, argon2, password).await?;
+    find(store, user).await?;
+    let hash = hash_password(argon2, password).await?;
     let actor = actor.clone();
-    let (row, event) = store
-        .transaction(move |conn| {
-            if !users::set_password_hash(conn, &id, &hash, now)? {
-                return Ok(None);
-            }
-            let event = AuditEvent::new(AuditKind::UserPasswordSet)
-                .actor(actor.as_str())
-                .user(&id);
-            event.record(conn, now)?;
-            Ok(users::find(conn, &id)?.map(|row| (row, event)))
-        })
-        .await?
-        .ok_or_else(|| not_found(user))?;
-    audit::log(&event);
-    Ok(UserView::of(&row, now))
+    apply_change(store, user, now, move |conn, id| {
+        let event = AuditEvent::new(AuditKind::UserPasswordSet)
+            .actor(actor.as_str())
+            .user(id);
+        Ok(users::set_password_hash(conn, id, &hash, now)?.then_some(event))
+    })
+    .await
 }
 
 /// A consent as admins (and the user's account page) see it.
