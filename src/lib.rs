@@ -71,6 +71,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Random(#[from] crypto::RandomError),
+    #[error(transparent)]
+    RateLimit(#[from] http::rate_limit::BudgetError),
 }
 
 /// A started server and the keys it signs with.
@@ -139,14 +141,22 @@ pub async fn start(
             secret_hasher,
             successors,
             dummy_password_hash,
+            passwords: crypto::password_pool::PasswordPool::start(
+                config.password_hashing.workers,
+                config.password_hashing.queue,
+            )?,
         },
         clock: options.clock.clone(),
         discovery: http::discovery::Documents::render(&config)?,
-        cookies: http::cookies::Cookies::for_issuer(&config.issuer),
-        rate_limits: http::rate_limit::Limiters::new(&config.rate_limits),
+        cookies: http::cookies::Cookies::for_issuer(
+            &config.issuer,
+            config.session_cookie_persistent,
+        ),
+        rate_limits: http::rate_limit::Limiters::new(&config.rate_limits, &config.trusted_proxies)?,
         base_path: http::base_path(&config.issuer),
     });
     spawn_purge(&state);
+    spawn_limiter_pruning(&state);
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
     if let Some(workers) = options.workers {
         server = server.workers(workers);
@@ -178,6 +188,23 @@ fn spawn_purge(state: &web::Data<http::AppState>) {
                 Ok(n) => tracing::info!(rows = n, "purged expired rows"),
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
             }
+        }
+    });
+}
+
+/// Every minute, forgets the rate-limit state of addresses whose budget is full
+/// again, so the limiters' memory follows the live clients, not every client ever.
+fn spawn_limiter_pruning(state: &web::Data<http::AppState>) {
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(60));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            let tracked = state.rate_limits.prune();
+            tracing::debug!(tracked, "pruned rate-limit state");
         }
     });
 }

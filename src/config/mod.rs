@@ -147,7 +147,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "login_rate_limit",
         default: "60",
-        doc: "login attempts per minute per client IP (burst of the same size); 0 turns the limit off. Accounts are also locked after 5 failures in a row",
+        doc: "login attempts per minute per client IP (burst of the same size); 0 turns the limit off. Failed sign-ins are also throttled per (username, client IP) and per username, decaying over time (see Security)",
     },
     Setting {
         key: "authorize_rate_limit",
@@ -157,7 +157,67 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "token_rate_limit",
         default: "10000",
-        doc: "token, revocation and introspection requests per second per client IP (burst of the same size); 0 turns the limit off. A flood guard: client secrets are 256-bit, so guessing is not the threat, and real clients must not be throttled",
+        doc: "token requests per second per client IP (burst of the same size); 0 turns the limit off. A flood guard: client secrets are 256-bit, so guessing is not the threat, and real clients must not be throttled",
+    },
+    Setting {
+        key: "introspection_rate_limit",
+        default: "10000",
+        doc: "introspection and revocation requests per second per client IP (burst of the same size); 0 turns the limit off",
+    },
+    Setting {
+        key: "userinfo_rate_limit",
+        default: "10000",
+        doc: "UserInfo requests per second per client IP (burst of the same size); 0 turns the limit off",
+    },
+    Setting {
+        key: "trusted_proxies",
+        default: "",
+        doc: "CIDRs of reverse proxies (e.g. `127.0.0.1/32 10.0.0.0/8`), space- or comma-separated. Only for a request from one of them is the client address read from `Forwarded` / `X-Forwarded-For` (the right-most address not itself a trusted proxy); rate limits, login throttling and the audit log use that address. Empty: the TCP peer is the client",
+    },
+    Setting {
+        key: "password_hash_workers",
+        default: "0",
+        doc: "threads verifying passwords (argon2id, ~19 MiB each, kept between logins); 0: one per core. They run at a lower CPU priority than requests (0 to 256)",
+    },
+    Setting {
+        key: "password_hash_queue",
+        default: "16",
+        doc: "sign-ins that may wait for a password-hashing thread; beyond that a sign-in is answered 503 with `Retry-After` at once (1 to 10000)",
+    },
+    Setting {
+        key: "session_cookie_persistent",
+        default: "false",
+        doc: "`true`: the session cookie carries `Max-Age` (the absolute session lifetime) and survives browser restarts; `false`: it is a browser-session cookie. Either way the server ends sessions at their idle and absolute timeouts",
+    },
+    Setting {
+        key: "tls_cert_file",
+        default: "",
+        doc: "PEM certificate chain: `serve` speaks HTTPS (TLS 1.2 and 1.3, HTTP/2) with rustls on `bind`. Re-read on SIGHUP and when the file changes. Needs tls_key_file",
+    },
+    Setting {
+        key: "tls_key_file",
+        default: "",
+        doc: "PEM private key (PKCS#8, PKCS#1 or SEC1) of tls_cert_file",
+    },
+    Setting {
+        key: "tls_terminated_by_proxy",
+        default: "false",
+        doc: "`true`: a reverse proxy in front terminates TLS for the https issuer, so `serve` may listen on plain HTTP. Without it (or TLS files), an https issuer on a non-loopback host is refused at start",
+    },
+    Setting {
+        key: "allow_http_issuer",
+        default: "false",
+        doc: "`true`: accept an http:// issuer on a non-loopback host (cookies then lack `Secure`; for closed test networks only). An http issuer on 127.0.0.1, ::1 or localhost is always accepted",
+    },
+    Setting {
+        key: "metrics_token",
+        default: "",
+        doc: "bearer token for `GET /metrics` (Prometheus text format) on the main address; empty: /metrics is not served there",
+    },
+    Setting {
+        key: "metrics_bind",
+        default: "",
+        doc: "IP:PORT of a separate listener serving only `GET /metrics` without a token (keep it private); empty: none",
     },
     Setting {
         key: "audit_retention",
@@ -197,6 +257,41 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Audit events older than this are purged.
     pub audit_retention: Duration,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The password-hashing workers and their queue.
+    pub password_hashing: PasswordHashing,
+    /// Whether the session cookie outlives the browser session.
+    pub session_cookie_persistent: bool,
+    /// Certificate and key when `serve` speaks TLS itself.
+    pub tls: Option<TlsFiles>,
+    /// `GET /metrics`: its bearer token and its own listener, each optional.
+    pub metrics: MetricsPolicy,
+}
+
+/// The files of the server's TLS certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Bounds on password hashing (DESIGN.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    /// Worker threads (at least one).
+    pub workers: usize,
+    /// Sign-ins that may wait for a worker.
+    pub queue: usize,
+}
+
+/// Where `GET /metrics` is served.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsPolicy {
+    /// On the main address, for requests bearing this token.
+    pub token: Option<Secret<String>>,
+    /// On a listener of its own, without a token.
+    pub bind: Option<SocketAddr>,
 }
 
 /// Choices in how tokens are issued (DESIGN.md §3).
@@ -218,6 +313,8 @@ pub struct RateLimits {
     pub login_per_minute: u32,
     pub authorize_per_minute: u32,
     pub token_per_second: u32,
+    pub introspection_per_second: u32,
+    pub userinfo_per_second: u32,
 }
 
 /// How signing keys are kept and rotated (DESIGN.md §4).
@@ -438,7 +535,14 @@ impl RawValues {
                 .parse("authorize_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
             token_per_second: self
                 .parse("token_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
+            introspection_per_second: self.parse("introspection_rate_limit", |v| {
+                parse_in_range(v, 0, 1_000_000)
+            })?,
+            userinfo_per_second: self
+                .parse("userinfo_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
         };
+        let tls = self.tls_files()?;
+        self.check_issuer_transport(&issuer, tls.is_some())?;
         Ok(Config {
             database_url,
             issuer,
@@ -466,7 +570,90 @@ impl RawValues {
             audit_retention: self.parse("audit_retention", |v| {
                 parse_in_range(v, 86_400, 10 * 365 * 86_400).map(Duration::from_secs)
             })?,
+            trusted_proxies: self.parse("trusted_proxies", parse_cidrs)?,
+            password_hashing: PasswordHashing {
+                workers: match self
+                    .parse("password_hash_workers", |v| parse_in_range(v, 0_usize, 256))?
+                {
+                    0 => std::thread::available_parallelism().map_or(1, usize::from),
+                    n => n,
+                },
+                queue: self.parse("password_hash_queue", |v| parse_in_range(v, 1, 10_000))?,
+            },
+            session_cookie_persistent: self.parse("session_cookie_persistent", parse_bool)?,
+            tls,
+            metrics: MetricsPolicy {
+                token: self.parse("metrics_token", |v| {
+                    if v.is_empty() {
+                        Ok(None)
+                    } else if v.len() < 16 {
+                        Err("must be at least 16 characters (or empty)".to_owned())
+                    } else {
+                        Ok(Some(Secret::new(v.to_owned())))
+                    }
+                })?,
+                bind: self.parse("metrics_bind", |v| {
+                    if v.is_empty() {
+                        return Ok(None);
+                    }
+                    v.parse::<SocketAddr>()
+                        .map(Some)
+                        .map_err(|_| format!("expected IP:PORT such as 127.0.0.1:9090, got `{v}`"))
+                })?,
+            },
         })
+    }
+
+    fn tls_files(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        let cert = self.get("tls_cert_file").0.trim();
+        let key = self.get("tls_key_file").0.trim();
+        match (cert.is_empty(), key.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some(TlsFiles {
+                cert: PathBuf::from(cert),
+                key: PathBuf::from(key),
+            })),
+            (true, false) => Err(self.invalid("tls_key_file", "needs tls_cert_file too")),
+            (false, true) => Err(self.invalid("tls_cert_file", "needs tls_key_file too")),
+        }
+    }
+
+    /// RFC 9700 §2.6 / RFC 6749 §3.1: the endpoints must be served over TLS. An https
+    /// issuer needs TLS here or a proxy that says it terminates TLS; a plain-http
+    /// issuer is for loopback development unless explicitly allowed.
+    fn check_issuer_transport(&self, issuer: &str, tls: bool) -> Result<(), ConfigError> {
+        let url = url::Url::parse(issuer).map_err(|e| self.invalid("issuer", &e.to_string()))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let behind_proxy = self.parse("tls_terminated_by_proxy", parse_bool)?;
+        let allow_http = self.parse("allow_http_issuer", parse_bool)?;
+        match url.scheme() {
+            "https" if !loopback && !tls && !behind_proxy => Err(self.invalid(
+                "issuer",
+                "is https on a public host, but neither tls_cert_file/tls_key_file nor tls_terminated_by_proxy = true is set",
+            )),
+            "http" if !loopback && !allow_http => Err(self.invalid(
+                "issuer",
+                "is plain http on a non-loopback host: use https (or allow_http_issuer = true on a closed test network)",
+            )),
+            "http" if tls => Err(self.invalid(
+                "issuer",
+                "is plain http, but tls_cert_file is set: the issuer must be https",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn invalid(&self, key: &'static str, problem: &str) -> ConfigError {
+        let (_, origin) = self.get(key);
+        ConfigError::Invalid {
+            origin: origin.clone(),
+            problem: problem.to_owned(),
+        }
     }
 
     fn oauth_policy(&self, algs: &[KeyAlg], issuer: &str) -> Result<OAuthPolicy, ConfigError> {
@@ -558,6 +745,20 @@ where
             "expected a whole number from {min} to {max}, got `{value}`"
         )),
     }
+}
+
+/// Space- or comma-separated CIDRs; a bare address is a single host.
+fn parse_cidrs(value: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| format!("`{s}` is not a CIDR such as 10.0.0.0/8 or an IP address"))
+        })
+        .collect()
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -678,7 +879,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("portcullis.toml");
         std::fs::write(&path, "issuer = \"https://file.example\"\npool_size = 3\n").unwrap();
-        let env = |k: &str| (k == "PORTCULLIS_ISSUER").then(|| "https://env.example".to_owned());
+        let env = |k: &str| match k {
+            "PORTCULLIS_ISSUER" => Some("https://env.example".to_owned()),
+            "PORTCULLIS_TLS_TERMINATED_BY_PROXY" => Some("true".to_owned()),
+            _ => None,
+        };
         let config = Config::load(Some(&path), env).unwrap();
         assert_eq!(config.issuer, "https://env.example");
         assert_eq!(config.pool_size, 3);
@@ -706,8 +911,83 @@ mod tests {
             let err = problem_of(load_env(&[("PORTCULLIS_ISSUER", bad)]));
             assert!(err.starts_with("PORTCULLIS_ISSUER: "), "{bad}: {err}");
         }
-        let ok = load_env(&[("PORTCULLIS_ISSUER", "https://id.example.com/tenant")]).unwrap();
+        let ok = load_env(&[
+            ("PORTCULLIS_ISSUER", "https://id.example.com/tenant"),
+            ("PORTCULLIS_TLS_TERMINATED_BY_PROXY", "true"),
+        ])
+        .unwrap();
         assert_eq!(ok.issuer, "https://id.example.com/tenant");
+    }
+
+    #[test]
+    fn a_public_issuer_needs_tls_and_plain_http_stays_on_loopback() {
+        let public_https = ("PORTCULLIS_ISSUER", "https://id.example.com");
+        let err = problem_of(load_env(&[public_https]));
+        assert!(err.contains("tls_terminated_by_proxy"), "{err}");
+        load_env(&[public_https, ("PORTCULLIS_TLS_TERMINATED_BY_PROXY", "true")]).unwrap();
+        let tls = load_env(&[
+            public_https,
+            ("PORTCULLIS_TLS_CERT_FILE", "/etc/cert.pem"),
+            ("PORTCULLIS_TLS_KEY_FILE", "/etc/key.pem"),
+        ])
+        .unwrap();
+        assert_eq!(
+            tls.tls.map(|t| t.cert),
+            Some(PathBuf::from("/etc/cert.pem"))
+        );
+        let err = problem_of(load_env(&[
+            public_https,
+            ("PORTCULLIS_TLS_CERT_FILE", "/etc/cert.pem"),
+        ]));
+        assert!(err.contains("needs tls_key_file"), "{err}");
+
+        let public_http = ("PORTCULLIS_ISSUER", "http://id.example.com");
+        let err = problem_of(load_env(&[public_http]));
+        assert!(err.contains("plain http on a non-loopback host"), "{err}");
+        load_env(&[public_http, ("PORTCULLIS_ALLOW_HTTP_ISSUER", "true")]).unwrap();
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://[::1]:9000",
+            "http://localhost/x",
+            "https://localhost",
+        ] {
+            load_env(&[("PORTCULLIS_ISSUER", loopback)]).unwrap();
+        }
+        // HTTPS in upper case is https (RFC 3986 §3.1): the same rule applies.
+        let err = problem_of(load_env(&[("PORTCULLIS_ISSUER", "HTTPS://id.example.com")]));
+        assert!(err.contains("tls_terminated_by_proxy"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let config = load_env(&[(
+            "PORTCULLIS_TRUSTED_PROXIES",
+            "10.0.0.0/8, 127.0.0.1 ::1  192.168.1.77/24",
+        )])
+        .unwrap();
+        let shown: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            ["10.0.0.0/8", "127.0.0.1/32", "::1/128", "192.168.1.0/24"]
+        );
+        let err = problem_of(load_env(&[("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/33")]));
+        assert!(
+            err.starts_with("PORTCULLIS_TRUSTED_PROXIES: `10.0.0.0/33`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn password_hashing_defaults_to_one_worker_per_core() {
+        let config = Config::defaults().unwrap();
+        assert!(config.password_hashing.workers >= 1);
+        assert_eq!(config.password_hashing.queue, 16);
+        let err = problem_of(load_env(&[("PORTCULLIS_PASSWORD_HASH_QUEUE", "0")]));
+        assert!(err.contains("from 1 to 10000"), "{err}");
     }
 
     #[test]

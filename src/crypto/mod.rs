@@ -5,6 +5,7 @@ pub mod derived_token;
 pub mod key_alg;
 pub mod master_key;
 pub mod password;
+pub mod password_pool;
 pub mod random;
 mod secret;
 

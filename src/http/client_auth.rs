@@ -4,7 +4,7 @@
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 
-use super::AppState;
+use super::{client_address, AppState};
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::service::clients::{self, AuthenticatedClient};
@@ -21,9 +21,17 @@ pub async fn authenticate(
         Some(value) => Some(
             value
                 .to_str()
-                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header".into()))?,
+                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header"))?,
         ),
         None => None,
     };
-    clients::authenticate(&state.services, authorization, params, state.clock.now()).await
+    let ip = client_address::of_request(state, req).map(|ip| ip.to_string());
+    clients::authenticate(
+        &state.services,
+        authorization,
+        params,
+        ip,
+        state.clock.now(),
+    )
+    .await
 }

@@ -12,7 +12,7 @@ pub const INTROSPECTION_PATH: &str = "/introspect";
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::resource(INTROSPECTION_PATH)
-            .wrap(state.rate_limits.token())
+            .wrap(state.rate_limits.introspection())
             .route(web::post().to(introspect)),
     );
 }

@@ -2,11 +2,12 @@
 //! the lockout and the session are [`service::sessions::sign_in`]'s; every failure
 //! reads the same.
 
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{self, PageError};
-use super::{flow, AppState};
+use super::{client_address, flow, AppState};
 use crate::clock::seconds;
 use crate::crypto::Secret;
 use crate::protocol::params::Params;
@@ -73,7 +74,7 @@ async fn login_submit(
         client_id: pending.client_id.clone(),
         username: username.clone(),
         password: Secret::new(params.get("password").unwrap_or("").to_owned()),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_address::of_request(&state, &req).map(|ip| ip.to_string()),
         previous_session: state.cookies.session_id(&req),
     };
     let now = state.clock.now();
@@ -94,5 +95,17 @@ async fn login_submit(
             Ok(response)
         }
         SignIn::Failed => render(&state, &pending, &username, Some(LOGIN_FAILED)).await,
+        SignIn::Busy => {
+            let mut response = pages::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "The server is busy signing people in. Go back and send the form again in a moment.",
+            );
+            response.headers_mut().insert(
+                RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(1u32),
+            );
+            Ok(response)
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod assets;
 pub mod authorize;
+mod client_address;
 mod client_auth;
 pub mod consent;
 pub mod cookies;

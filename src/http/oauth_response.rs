@@ -53,6 +53,17 @@ pub fn empty(result: Result<(), OAuthFailure>) -> HttpResponse {
     }
 }
 
+/// 429 for a client over its rate limit, in the shape of RFC 6749 §5.2 with the
+/// closest code the specs have (`temporarily_unavailable`, §4.1.2.1); the caller
+/// adds `Retry-After`.
+pub fn too_many_requests() -> HttpResponse {
+    let mut response = error_response(&OAuthError::TemporarilyUnavailable(
+        "too many requests; retry after the Retry-After delay",
+    ));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response
+}
+
 /// RFC 6749 §5.2: `{"error", "error_description"}`, 400 — or 401 with
 /// `WWW-Authenticate` for `invalid_client` (RFC 9110 §11.6.1 requires the header
 /// with a 401), 500 for `server_error`.
@@ -65,6 +76,7 @@ pub fn error_response(error: &OAuthError) -> HttpResponse {
     let status = match error {
         OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
         OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let mut builder = no_store(HttpResponse::build(status));

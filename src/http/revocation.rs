@@ -12,7 +12,7 @@ pub const REVOCATION_PATH: &str = "/revoke";
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::resource(REVOCATION_PATH)
-            .wrap(state.rate_limits.token())
+            .wrap(state.rate_limits.introspection())
             .route(web::post().to(revoke)),
     );
 }

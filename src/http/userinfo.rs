@@ -17,7 +17,7 @@ pub const USERINFO_PATH: &str = "/userinfo";
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::resource(USERINFO_PATH)
-            .wrap(state.rate_limits.token())
+            .wrap(state.rate_limits.userinfo())
             .route(web::get().to(userinfo_get))
             .route(web::post().to(userinfo_post))
             .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),

@@ -174,9 +174,9 @@ fn check_unsupported_parameters(params: &Params) -> Result<(), OAuthError> {
     }
     match params.get("response_mode") {
         None | Some("query") => Ok(()),
-        Some(other) => Err(OAuthError::InvalidRequest(format!(
-            "response_mode `{other}` is not supported; use query"
-        ))),
+        Some(_) => Err(OAuthError::InvalidRequest(
+            "this response_mode is not supported; use query",
+        )),
     }
 }
 
@@ -214,9 +214,9 @@ fn check_response_type(params: &Params) -> Result<(), OAuthError> {
             "response_type is missing".into(),
         )),
         Some("code") => Ok(()),
-        Some(other) => Err(OAuthError::UnsupportedResponseType(format!(
-            "response_type `{other}` is not supported; use code"
-        ))),
+        Some(_) => Err(OAuthError::UnsupportedResponseType(
+            "this response_type is not supported; use code",
+        )),
     }
 }
 

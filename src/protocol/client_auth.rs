@@ -109,31 +109,55 @@ fn form_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Checks presented credentials against the registration. Every failure is
-/// `invalid_client` (RFC 6749 §5.2); `verify(presented, stored_hash)` is the keyed,
-/// constant-time secret check.
+/// Why client authentication failed: kept for the audit trail only. RFC 6749 §5.2
+/// answers every one of them with the same `invalid_client` and
+/// [`CLIENT_AUTHENTICATION_FAILED`], so client ids, their state and their
+/// authentication method cannot be enumerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthFailure {
+    UnknownClient,
+    Disabled,
+    WrongMethod,
+    WrongSecret,
+}
+
+/// The one `error_description` of every failed client authentication.
+pub const CLIENT_AUTHENTICATION_FAILED: &str = "client authentication failed";
+
+impl ClientAuthFailure {
+    /// The reason as the audit trail records it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ClientAuthFailure::UnknownClient => "unknown_client",
+            ClientAuthFailure::Disabled => "client_disabled",
+            ClientAuthFailure::WrongMethod => "wrong_auth_method",
+            ClientAuthFailure::WrongSecret => "wrong_secret",
+        }
+    }
+}
+
+impl From<ClientAuthFailure> for OAuthError {
+    fn from(_: ClientAuthFailure) -> Self {
+        OAuthError::InvalidClient(CLIENT_AUTHENTICATION_FAILED)
+    }
+}
+
+/// Checks presented credentials against the registration (RFC 6749 §2.3.1);
+/// `verify(presented, stored_hash)` is the keyed, constant-time secret check.
 pub fn authenticate(
     presented: &PresentedClient,
     registered: Option<RegisteredClient<'_>>,
     verify: impl Fn(&str, &str) -> bool,
     now: i64,
-) -> Result<(), OAuthError> {
-    let failed = |why: &str| {
-        Err(OAuthError::InvalidClient(format!(
-            "client authentication failed: {why}"
-        )))
-    };
+) -> Result<(), ClientAuthFailure> {
     let Some(registered) = registered else {
-        return failed("unknown client");
+        return Err(ClientAuthFailure::UnknownClient);
     };
     if registered.disabled {
-        return failed("the client is disabled");
+        return Err(ClientAuthFailure::Disabled);
     }
     if presented.method != registered.method {
-        return failed(&format!(
-            "the client is registered for {}, not {}",
-            registered.method, presented.method
-        ));
+        return Err(ClientAuthFailure::WrongMethod);
     }
     let Some(secret) = &presented.secret else {
         // `none`: a public client proves nothing; PKCE and redirect URIs protect it.
@@ -151,7 +175,7 @@ pub fn authenticate(
     if current || previous {
         Ok(())
     } else {
-        failed("wrong client secret")
+        Err(ClientAuthFailure::WrongSecret)
     }
 }
 
@@ -226,7 +250,7 @@ mod tests {
         method: AuthMethod,
         reg: Option<RegisteredClient<'_>>,
         now: i64,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), ClientAuthFailure> {
         let presented = PresentedClient {
             client_id: "a".into(),
             secret: (method != AuthMethod::None).then(|| Secret::new(p.to_owned())),
@@ -239,21 +263,46 @@ mod tests {
     fn the_registered_method_and_secret_are_required() {
         let basic = AuthMethod::ClientSecretBasic;
         assert_eq!(check("right", basic, Some(registered(basic)), 0), Ok(()));
-        assert!(check("wrong", basic, Some(registered(basic)), 0).is_err());
-        assert!(check(
-            "right",
-            AuthMethod::ClientSecretPost,
-            Some(registered(basic)),
-            0
-        )
-        .is_err());
-        assert!(check("", AuthMethod::None, Some(registered(basic)), 0).is_err());
-        assert!(check("right", basic, None, 0).is_err());
-        let disabled = RegisteredClient {
-            disabled: true,
-            ..registered(basic)
-        };
-        assert!(check("right", basic, Some(disabled), 0).is_err());
+        use ClientAuthFailure::*;
+        let failures = [
+            (
+                check("wrong", basic, Some(registered(basic)), 0),
+                WrongSecret,
+            ),
+            (
+                check(
+                    "right",
+                    AuthMethod::ClientSecretPost,
+                    Some(registered(basic)),
+                    0,
+                ),
+                WrongMethod,
+            ),
+            (
+                check("", AuthMethod::None, Some(registered(basic)), 0),
+                WrongMethod,
+            ),
+            (check("right", basic, None, 0), UnknownClient),
+            (
+                check(
+                    "right",
+                    basic,
+                    Some(RegisteredClient {
+                        disabled: true,
+                        ..registered(basic)
+                    }),
+                    0,
+                ),
+                Disabled,
+            ),
+        ];
+        for (result, reason) in failures {
+            assert_eq!(result, Err(reason));
+            // The client reads one answer whatever the reason (RFC 6749 §5.2).
+            let answer = OAuthError::from(reason);
+            assert_eq!(answer.code(), "invalid_client");
+            assert_eq!(answer.description(), CLIENT_AUTHENTICATION_FAILED);
+        }
     }
 
     #[test]
@@ -261,10 +310,8 @@ mod tests {
         let basic = AuthMethod::ClientSecretBasic;
         assert_eq!(check("old", basic, Some(registered(basic)), 99), Ok(()));
         assert_eq!(
-            check("old", basic, Some(registered(basic)), 100)
-                .unwrap_err()
-                .code(),
-            "invalid_client"
+            check("old", basic, Some(registered(basic)), 100),
+            Err(ClientAuthFailure::WrongSecret)
         );
     }
 }

@@ -1,47 +1,55 @@
 //! Errors in the vocabulary of the specs: one variant per error code.
+//!
+//! Descriptions are fixed texts (`&'static str`), never built from the request:
+//! RFC 6749 §5.2 limits `error_description` to %x20-21 / %x23-5B / %x5D-7E (no
+//! `"`, no `\\`, nothing outside printable ASCII), and echoing input would let a
+//! request choose what a client displays or logs.
 
 /// An error code from RFC 6749 §4.1.2.1 / §5.2 and OIDC Core §3.1.2.6, with a
 /// human description for `error_description`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
     #[error("invalid_request: {0}")]
-    InvalidRequest(String),
+    InvalidRequest(&'static str),
     #[error("invalid_client: {0}")]
-    InvalidClient(String),
+    InvalidClient(&'static str),
     #[error("invalid_grant: {0}")]
-    InvalidGrant(String),
+    InvalidGrant(&'static str),
     #[error("unauthorized_client: {0}")]
-    UnauthorizedClient(String),
+    UnauthorizedClient(&'static str),
     #[error("unsupported_grant_type: {0}")]
-    UnsupportedGrantType(String),
+    UnsupportedGrantType(&'static str),
     #[error("invalid_scope: {0}")]
-    InvalidScope(String),
+    InvalidScope(&'static str),
     /// RFC 6749 §4.1.2.1: the resource owner or the server denied the request.
     #[error("access_denied: {0}")]
-    AccessDenied(String),
+    AccessDenied(&'static str),
     /// RFC 6749 §4.1.2.1: only `code` is served (OAuth 2.1).
     #[error("unsupported_response_type: {0}")]
-    UnsupportedResponseType(String),
+    UnsupportedResponseType(&'static str),
     #[error("server_error: {0}")]
-    ServerError(String),
+    ServerError(&'static str),
+    /// RFC 6749 §4.1.2.1: overloaded or over a rate limit; try again later.
+    #[error("temporarily_unavailable: {0}")]
+    TemporarilyUnavailable(&'static str),
     /// OIDC Core §3.1.2.6: `prompt=none`, and the user must sign in.
     #[error("login_required: {0}")]
-    LoginRequired(String),
+    LoginRequired(&'static str),
     /// OIDC Core §3.1.2.6: `prompt=none`, and the user must consent.
     #[error("consent_required: {0}")]
-    ConsentRequired(String),
+    ConsentRequired(&'static str),
     /// OIDC Core §3.1.2.6: `prompt=none`, and some other page would be needed.
     #[error("interaction_required: {0}")]
-    InteractionRequired(String),
+    InteractionRequired(&'static str),
     /// OIDC Core §3.1.2.6: the `request` parameter (a request object) is not served.
     #[error("request_not_supported: {0}")]
-    RequestNotSupported(String),
+    RequestNotSupported(&'static str),
     /// OIDC Core §3.1.2.6: the `request_uri` parameter is not served.
     #[error("request_uri_not_supported: {0}")]
-    RequestUriNotSupported(String),
+    RequestUriNotSupported(&'static str),
     /// OIDC Core §3.1.2.6: the `registration` parameter is not served.
     #[error("registration_not_supported: {0}")]
-    RegistrationNotSupported(String),
+    RegistrationNotSupported(&'static str),
 }
 
 impl OAuthError {
@@ -57,6 +65,7 @@ impl OAuthError {
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
             OAuthError::ServerError(_) => "server_error",
+            OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::ConsentRequired(_) => "consent_required",
             OAuthError::InteractionRequired(_) => "interaction_required",
@@ -67,7 +76,7 @@ impl OAuthError {
     }
 
     /// The `error_description` value of the response.
-    pub fn description(&self) -> &str {
+    pub fn description(&self) -> &'static str {
         match self {
             OAuthError::InvalidRequest(d)
             | OAuthError::InvalidClient(d)
@@ -78,6 +87,7 @@ impl OAuthError {
             | OAuthError::AccessDenied(d)
             | OAuthError::UnsupportedResponseType(d)
             | OAuthError::ServerError(d)
+            | OAuthError::TemporarilyUnavailable(d)
             | OAuthError::LoginRequired(d)
             | OAuthError::ConsentRequired(d)
             | OAuthError::InteractionRequired(d)
@@ -86,4 +96,10 @@ impl OAuthError {
             | OAuthError::RegistrationNotSupported(d) => d,
         }
     }
+}
+
+/// RFC 6749 §5.2: whether `text` may be an `error_description` (or `error`) value.
+pub fn is_description_charset(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }

@@ -59,10 +59,10 @@ pub fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
-            other => {
-                return Err(OAuthError::InvalidRequest(format!(
-                    "prompt value `{other}` is not supported (supported: none, login, consent)"
-                )))
+            _ => {
+                return Err(OAuthError::InvalidRequest(
+                    "a prompt value is not supported (supported: none, login, consent)",
+                ))
             }
         }
     }

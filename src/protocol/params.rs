@@ -16,9 +16,7 @@ impl Params {
         let mut map = BTreeMap::new();
         for (name, value) in url::form_urlencoded::parse(text) {
             if map.insert(name.to_string(), value.into_owned()).is_some() {
-                return Err(OAuthError::InvalidRequest(format!(
-                    "parameter `{name}` is repeated"
-                )));
+                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
             }
         }
         Ok(Params(map))
@@ -35,7 +33,21 @@ impl Params {
     /// The value of a required parameter, or `invalid_request` naming it.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)
-            .ok_or_else(|| OAuthError::InvalidRequest(format!("`{name}` is missing")))
+            .ok_or_else(|| OAuthError::InvalidRequest(missing(name)))
+    }
+}
+
+/// The fixed description of a missing required parameter (descriptions are never
+/// built at run time: see [`OAuthError`]).
+fn missing(name: &str) -> &'static str {
+    match name {
+        "grant_type" => "grant_type is missing",
+        "code" => "code is missing",
+        "refresh_token" => "refresh_token is missing",
+        "token" => "token is missing",
+        "redirect_uri" => "redirect_uri is missing",
+        "code_verifier" => "code_verifier is missing",
+        _ => "a required parameter is missing",
     }
 }
 
@@ -56,6 +68,6 @@ mod tests {
     fn repeated_parameter_is_invalid_request() {
         let err = Params::from_urlencoded(b"scope=a&scope=b").unwrap_err();
         assert_eq!(err.code(), "invalid_request");
-        assert!(err.description().contains("scope"));
+        assert_eq!(err.description(), "a parameter is repeated");
     }
 }

@@ -44,9 +44,9 @@ pub fn accept_challenge(
             ))
         }
         (Some(_), Some(m)) if m != S256 => {
-            return Err(OAuthError::InvalidRequest(format!(
-                "code_challenge_method `{m}` is not supported; use S256"
-            )))
+            return Err(OAuthError::InvalidRequest(
+                "this code_challenge_method is not supported; use S256",
+            ))
         }
         (Some(c), Some(_)) => c,
     };

@@ -74,12 +74,15 @@ pub struct AuthenticatedClient {
 }
 
 /// Authenticates the client of a request by the method it registered (RFC 6749
-/// §2.3); every failure is `invalid_client`. The secret check is a keyed HMAC in
-/// constant time; during a secret rotation the previous secret counts until its end.
+/// §2.3). Every failure is the same `invalid_client` (nothing tells an unknown
+/// client from a disabled one or a wrong secret); the audit trail records why, with
+/// the client address `ip`. The secret check is a keyed HMAC in constant time;
+/// during a secret rotation the previous secret counts until its end.
 pub async fn authenticate(
     services: &Services,
     authorization: Option<&str>,
     params: &Params,
+    ip: Option<String>,
     now: i64,
 ) -> Result<AuthenticatedClient, OAuthFailure> {
     let presented = client_auth::presented(authorization, params)?;
@@ -103,13 +106,39 @@ pub async fn authenticate(
         previous_secret_hash: c.row.previous_secret_hash.as_deref(),
         previous_secret_expires_at: c.row.previous_secret_expires_at,
     });
-    client_auth::authenticate(
+    let checked = client_auth::authenticate(
         &presented,
         registered,
         |given, stored| services.secret_hasher.verify(given, stored),
         now,
-    )?;
-    client.ok_or_else(|| OAuthError::InvalidClient("client authentication failed".into()).into())
+    );
+    match (checked, client) {
+        (Ok(()), Some(client)) => Ok(client),
+        (Ok(()), None) => {
+            Err(StoreError::Corrupt("a client authenticated without a row".into()).into())
+        }
+        (Err(failure), client) => {
+            // An unknown id is the caller's text: recorded, but bounded.
+            let named: String = presented.client_id.chars().take(128).collect();
+            let mut event = AuditEvent::new(AuditKind::ClientAuthenticationFailed)
+                .ip(ip.as_deref())
+                .detail(serde_json::json!({
+                    "reason": failure.reason(),
+                    "client_id": named,
+                    "method": presented.method.to_string(),
+                }));
+            if let Some(client) = &client {
+                event = event.client(&client.row.id);
+            }
+            let recorded = event.clone();
+            services
+                .store
+                .run(move |conn| recorded.record(conn, now))
+                .await?;
+            audit::log(&event);
+            Err(OAuthError::from(failure).into())
+        }
+    }
 }
 
 /// The registered, enabled client `id`, for the pages that name it.

@@ -34,6 +34,7 @@ use crate::config::Config;
 use crate::crypto::client_secret::ClientSecretHasher;
 use crate::crypto::derived_token::SuccessorDeriver;
 use crate::crypto::password::PasswordError;
+use crate::crypto::password_pool::PasswordPool;
 use crate::crypto::RandomError;
 use crate::keys::{KeyError, KeyRing};
 use crate::protocol::error::OAuthError;
@@ -51,6 +52,8 @@ pub struct Services {
     pub successors: SuccessorDeriver,
     /// An argon2id hash of nothing, checked for unknown users (same work, no enumeration).
     pub dummy_password_hash: String,
+    /// The bounded password-hashing workers (every sign-in's argon2 runs there).
+    pub passwords: PasswordPool,
 }
 
 /// Why an operation serving an OAuth endpoint did not give what was asked.

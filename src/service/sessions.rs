@@ -3,19 +3,20 @@
 //!
 //! No enumeration: an unknown user, a wrong password, a locked and a disabled
 //! account all fail alike after the same argon2 work (an unknown user is checked
-//! against a dummy hash made with the configured cost).
+//! against a dummy hash made with the configured cost), and are counted alike.
 
 use super::introspection::our_id_token;
 use super::Services;
 use crate::clock::seconds;
 use crate::config::Lifetimes;
-use crate::crypto::{password, random, token_hash, Secret};
-use crate::protocol::login;
+use crate::crypto::password_pool::PoolError;
+use crate::crypto::{random, token_hash, Secret};
+use crate::protocol::login::{self, Throttle};
 use crate::protocol::logout::{self, LogoutError, LogoutHint};
 use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::sessions::{self, SessionRow};
 use crate::store::users::{self, UserRow};
-use crate::store::{authorization_requests, DbConn, Store, StoreError};
+use crate::store::{authorization_requests, login_throttles, DbConn, Store, StoreError};
 
 /// A live session and its (enabled) user.
 pub struct SignedIn {
@@ -72,6 +73,9 @@ pub enum SignIn {
     },
     /// The one answer for every failure (no enumeration).
     Failed,
+    /// Password hashing is saturated: nothing was checked or counted; try again in
+    /// a moment (503 with `Retry-After`).
+    Busy,
 }
 
 /// Why a sign-in failed, for the audit trail only: the user reads one message.
@@ -83,49 +87,81 @@ enum Failure {
     Disabled,
 }
 
-/// Checks the password (argon2id on the blocking pool, the same work for unknown
-/// users), counts failures with a lockout and backoff, and on success starts a
-/// session (ending the browser's previous one) and marks the pending request as
-/// signed in for, in one transaction.
+/// Whether an attempt may have its password checked, decided and counted before
+/// the check (`protocol::login`).
+enum Admission {
+    /// Counted as a failure until it succeeds; the counters as they now stand.
+    Counted {
+        at_address: Throttle,
+        at_account: Throttle,
+    },
+    /// A lock holds: refused without looking at the password (after the same work).
+    Locked,
+}
+
+/// Checks a password sign-in: the attempt is first counted as a failure per
+/// (username, client address) and per username, atomically in the database, so
+/// that a parallel burst stops at the limit; a locked attempt is refused whatever
+/// the password. The argon2id check runs on the bounded password pool with the same
+/// work for unknown users and locked attempts. Success forgets the failures, starts
+/// a session (ending the browser's previous one) and marks the pending request as
+/// signed in, in one transaction.
 pub async fn sign_in(
     services: &Services,
     attempt: SignInAttempt,
     now: i64,
 ) -> Result<SignIn, StoreError> {
+    // A saturated pool refuses before anything is counted (checked again on submit).
+    if services.passwords.queued() >= services.passwords.capacity() {
+        return Ok(SignIn::Busy);
+    }
     let lookup = attempt.username.clone();
     let user = services
         .store
         .run(move |conn| users::find_by_username(conn, &lookup))
         .await?;
-    // The same argon2 work whoever the user is, even for an empty form.
+    let key = users::username_key(&attempt.username);
+    let address = attempt.ip.clone().unwrap_or_else(|| "unknown".to_owned());
+    let admission = {
+        let (key, address) = (key.clone(), address.clone());
+        services
+            .store
+            .transaction(move |conn| admit(conn, &key, &address, now))
+            .await?
+    };
+    // The same argon2 work whoever the user is and whatever the lock says.
     let hash = user.as_ref().map_or_else(
         || services.dummy_password_hash.clone(),
         |u| u.password_hash.clone(),
     );
-    let password = attempt.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .map_err(|e| StoreError::Blocking(e.to_string()))?
-        .map_err(|e| StoreError::Corrupt(format!("stored password hash: {e}")))?;
-    let failure = match &user {
-        None => Some(Failure::UnknownUser),
-        Some(u) if u.disabled => Some(Failure::Disabled),
-        Some(u) if login::is_locked(u.locked_until, now) => Some(Failure::Locked),
-        Some(_) if !matches => Some(Failure::WrongPassword),
-        Some(_) => None,
+    let matches = match services.passwords.verify(attempt.password, hash).await {
+        Ok(matches) => matches,
+        Err(PoolError::Busy) => return Ok(SignIn::Busy),
+        Err(PoolError::Stopped) => {
+            return Err(StoreError::Blocking("password pool stopped".into()))
+        }
+        Err(PoolError::Password(e)) => {
+            return Err(StoreError::Corrupt(format!("stored password hash: {e}")))
+        }
+    };
+    let failure = match (&user, &admission) {
+        (_, Admission::Locked) => Some(Failure::Locked),
+        (None, _) => Some(Failure::UnknownUser),
+        (Some(u), _) if u.disabled => Some(Failure::Disabled),
+        (Some(_), _) if !matches => Some(Failure::WrongPassword),
+        (Some(_), _) => None,
     };
     match (failure, user) {
         (None, Some(user)) => {
-            start_session(
-                services,
-                user,
-                attempt.pending_id,
-                attempt.client_id,
-                attempt.ip,
-                attempt.previous_session,
-                now,
-            )
-            .await
+            let session = NewSession {
+                pending_id: attempt.pending_id,
+                client_id: attempt.client_id,
+                ip: attempt.ip,
+                previous_session: attempt.previous_session,
+                throttle_key: key,
+                throttle_address: address,
+            };
+            start_session(services, user, session, now).await
         }
         (Some(failure), user) => {
             let user_id = user.map(|u| u.id);
@@ -133,7 +169,14 @@ pub async fn sign_in(
             let events = services
                 .store
                 .transaction(move |conn| {
-                    record_failure(conn, user_id.as_deref(), failure, ip.as_deref(), now)
+                    record_failure(
+                        conn,
+                        user_id.as_deref(),
+                        failure,
+                        &admission,
+                        ip.as_deref(),
+                        now,
+                    )
                 })
                 .await?;
             audit::log_all(&events);
@@ -143,48 +186,120 @@ pub async fn sign_in(
     }
 }
 
+/// Counts the attempt at `address` and at every address, unless a lock holds.
+fn admit(conn: &mut DbConn, key: &str, address: &str, now: i64) -> Result<Admission, StoreError> {
+    let Some(at_address) = count(conn, key, address, login::PER_ADDRESS, now)? else {
+        return Ok(Admission::Locked);
+    };
+    let Some(at_account) = count(conn, key, login::ANY_ADDRESS, login::PER_ACCOUNT, now)? else {
+        return Ok(Admission::Locked);
+    };
+    Ok(Admission::Counted {
+        at_address,
+        at_account,
+    })
+}
+
+/// One more failure on the counter (`key`, `address`), unless it is locked under
+/// `limit` (`None`). Compare-and-set: a concurrent attempt that changed the counter
+/// first makes this one read it again, so every attempt is counted exactly once.
+fn count(
+    conn: &mut DbConn,
+    key: &str,
+    address: &str,
+    limit: login::Limit,
+    now: i64,
+) -> Result<Option<Throttle>, StoreError> {
+    for _ in 0..64 {
+        let previous = login_throttles::find(conn, key, address)?;
+        if previous.is_some_and(|t| t.is_locked(limit, now)) {
+            return Ok(None);
+        }
+        let next = Throttle::counted(previous, now);
+        if login_throttles::replace(conn, key, address, previous, next)? {
+            return Ok(Some(next));
+        }
+    }
+    Err(StoreError::Corrupt(
+        "a login counter kept changing under 64 attempts to count".into(),
+    ))
+}
+
 fn record_failure(
     conn: &mut DbConn,
     user_id: Option<&str>,
     failure: Failure,
+    admission: &Admission,
     ip: Option<&str>,
     now: i64,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let mut failed = AuditEvent::new(AuditKind::LoginFailed)
         .ip(ip)
         .detail(serde_json::json!({ "reason": format!("{failure:?}") }));
-    let mut events = Vec::new();
     if let Some(id) = user_id {
         failed = failed.user(id);
-        if let Failure::WrongPassword = failure {
-            let failures = users::count_failed_login(conn, id)?;
-            if let Some(until) = login::locked_until(failures, now) {
-                users::lock(conn, id, until)?;
+    }
+    let mut events = vec![failed];
+    // An attempt that reached a threshold starts (or extends) a lock.
+    if let (
+        Some(id),
+        Admission::Counted {
+            at_address,
+            at_account,
+        },
+    ) = (user_id, admission)
+    {
+        for (scope, counter, limit) in [
+            ("address", at_address, login::PER_ADDRESS),
+            ("account", at_account, login::PER_ACCOUNT),
+        ] {
+            if let Some(until) = counter
+                .locked_until(limit)
+                .filter(|_| counter.starts_lock(limit))
+            {
                 events.push(
                     AuditEvent::new(AuditKind::LoginLocked)
                         .user(id)
                         .ip(ip)
-                        .detail(serde_json::json!({ "failures": failures, "locked_until": until })),
+                        .detail(serde_json::json!({
+                            "scope": scope,
+                            "failures": counter.failures,
+                            "locked_until": until,
+                        })),
                 );
             }
         }
     }
-    events.insert(0, failed);
     for event in &events {
         event.record(conn, now)?;
     }
     Ok(events)
 }
 
-async fn start_session(
-    services: &Services,
-    user: UserRow,
+/// What a successful sign-in ends, starts and forgets.
+struct NewSession {
     pending_id: String,
     client_id: String,
     ip: Option<String>,
     previous_session: Option<String>,
+    throttle_key: String,
+    throttle_address: String,
+}
+
+async fn start_session(
+    services: &Services,
+    user: UserRow,
+    new: NewSession,
     now: i64,
 ) -> Result<SignIn, StoreError> {
+    let NewSession {
+        pending_id,
+        client_id,
+        ip,
+        previous_session,
+        throttle_key,
+        throttle_address,
+    } = new;
     let session_id = random::token()?;
     let lifetimes = services.config.lifetimes;
     let session = SessionRow {
@@ -208,7 +323,11 @@ async fn start_session(
     services
         .store
         .transaction(move |conn| {
-            users::clear_failed_logins(conn, &row.user_id)?;
+            login_throttles::clear(
+                conn,
+                &throttle_key,
+                &[throttle_address.as_str(), login::ANY_ADDRESS],
+            )?;
             if let Some(previous) = &previous_session {
                 sessions::end(conn, &token_hash(previous), now)?;
             }

@@ -6,9 +6,12 @@ use serde::Serialize;
 use super::{Actor, AdminError};
 use crate::config::Argon2Params;
 use crate::crypto::{password, random, Secret};
+use crate::protocol::login::{self, Throttle};
 use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::users::{self, NewUser, ProfileUpdate, UserRow};
-use crate::store::{consents, refresh_tokens, sessions, DbConn, Store, StoreError};
+use crate::store::{
+    consents, login_throttles, refresh_tokens, sessions, DbConn, Store, StoreError,
+};
 
 /// A user as an admin asks for it.
 #[derive(Debug)]
@@ -30,15 +33,35 @@ pub struct UserView {
     pub name: Option<String>,
     pub admin: bool,
     pub disabled: bool,
-    /// While a lockout holds: until when.
+    /// While a sign-in lock holds — for one client address
+    /// (`protocol::login::PER_ADDRESS`) or for all (`PER_ACCOUNT`) — until when the
+    /// last one ends.
     pub locked_until: Option<i64>,
+    /// Recent failed sign-ins from all addresses (decaying: `protocol::login`).
     pub failed_login_count: i32,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl UserView {
-    pub fn of(u: &UserRow, now: i64) -> UserView {
+    /// The view of `u`, whose failure counters (by client address) are `counters`.
+    pub fn of(u: &UserRow, counters: &[(String, Throttle)], now: i64) -> UserView {
+        let limit = |address: &str| {
+            if address == login::ANY_ADDRESS {
+                login::PER_ACCOUNT
+            } else {
+                login::PER_ADDRESS
+            }
+        };
+        let locked_until = counters
+            .iter()
+            .filter_map(|(address, t)| t.locked_until(limit(address)))
+            .filter(|&until| until > now)
+            .max();
+        let failures = counters
+            .iter()
+            .find(|(address, _)| address == login::ANY_ADDRESS)
+            .map_or(0, |(_, t)| t.decayed(now));
         UserView {
             id: u.id.clone(),
             username: u.username.clone(),
@@ -47,8 +70,8 @@ impl UserView {
             name: u.name.clone(),
             admin: u.is_admin,
             disabled: u.disabled,
-            locked_until: u.locked_until.filter(|&t| t > now),
-            failed_login_count: u.failed_login_count,
+            locked_until,
+            failed_login_count: failures,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -112,7 +135,7 @@ pub async fn create(
             }
         })?;
     audit::log(&logged);
-    Ok(UserView::of(&row, now))
+    Ok(UserView::of(&row, &[], now))
 }
 
 /// A row just written must be there.
@@ -141,16 +164,28 @@ async fn hash_password(
 /// Every user, oldest first.
 pub async fn list(store: &Store, now: i64) -> Result<Vec<UserView>, AdminError> {
     Ok(store
-        .run(users::list)
-        .await?
-        .iter()
-        .map(|u| UserView::of(u, now))
-        .collect())
+        .run(move |conn| {
+            let rows = users::list(conn)?;
+            let mut counters = login_throttles::all(conn)?;
+            Ok(rows
+                .iter()
+                .map(|u| {
+                    let mine = counters.remove(&u.username_key).unwrap_or_default();
+                    UserView::of(u, &mine, now)
+                })
+                .collect())
+        })
+        .await?)
 }
 
 /// The user named by id or username.
 pub async fn show(store: &Store, user: &str, now: i64) -> Result<UserView, AdminError> {
-    Ok(UserView::of(&find(store, user).await?, now))
+    let row = find(store, user).await?;
+    let key = row.username_key.clone();
+    let counters = store
+        .run(move |conn| login_throttles::of_username(conn, &key))
+        .await?;
+    Ok(UserView::of(&row, &counters, now))
 }
 
 async fn find(store: &Store, user: &str) -> Result<UserRow, AdminError> {
@@ -184,12 +219,25 @@ where
                 return Ok(None);
             };
             event.record(conn, now)?;
-            Ok(users::find(conn, &id)?.map(|row| (row, event)))
+            let Some(row) = users::find(conn, &id)? else {
+                return Ok(None);
+            };
+            let counters = login_throttles::of_username(conn, &row.username_key)?;
+            Ok(Some((UserView::of(&row, &counters, now), event)))
         })
         .await?
         .ok_or_else(|| not_found(user))?;
     audit::log(&event);
-    Ok(UserView::of(&row, now))
+    Ok(row)
+}
+
+/// Forgets the failed sign-ins of user `id` at every address.
+fn forget_failures(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    users::clear_failed_logins(conn, id)?;
+    if let Some(row) = users::find(conn, id)? {
+        login_throttles::clear_all(conn, &row.username_key)?;
+    }
+    Ok(())
 }
 
 /// What an admin changes about a user; `None` keeps the value, `Some("")` clears
@@ -355,7 +403,8 @@ pub async fn delete(
     })
 }
 
-/// Lifts a lockout and forgets the failures: the user can sign in at once.
+/// Lifts every lockout of the user (from every address) and forgets the failures:
+/// the user can sign in at once.
 pub async fn unlock(
     store: &Store,
     user: &str,
@@ -364,7 +413,7 @@ pub async fn unlock(
 ) -> Result<UserView, AdminError> {
     let actor = actor.clone();
     apply_change(store, user, now, move |conn, id| {
-        users::clear_failed_logins(conn, id)?;
+        forget_failures(conn, id)?;
         Ok(Some(
             AuditEvent::new(AuditKind::UserUnlocked)
                 .actor(actor.as_str())
@@ -391,7 +440,9 @@ pub async fn set_password(
         let event = AuditEvent::new(AuditKind::UserPasswordSet)
             .actor(actor.as_str())
             .user(id);
-        Ok(users::set_password_hash(conn, id, &hash, now)?.then_some(event))
+        let changed = users::set_password_hash(conn, id, &hash, now)?;
+        forget_failures(conn, id)?;
+        Ok(changed.then_some(event))
     })
     .await
 }

@@ -61,6 +61,9 @@ audit_kinds! {
     Logout => "logout",
     /// An admin ended a user's sessions.
     SessionsEnded => "session.ended",
+    /// Client authentication failed at the token, introspection or revocation
+    /// endpoint; the detail says why (the client read only `invalid_client`).
+    ClientAuthenticationFailed => "client.authentication_failed",
     ClientCreated => "client.created",
     ClientUpdated => "client.updated",
     ClientDisabled => "client.disabled",

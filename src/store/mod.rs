@@ -11,6 +11,7 @@ pub mod authorization_requests;
 pub mod clients;
 mod connection;
 pub mod consents;
+pub mod login_throttles;
 pub mod migrations;
 pub mod purge;
 pub mod refresh_tokens;

@@ -180,6 +180,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttles (username_key, client_address) {
+        username_key -> Text,
+        client_address -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));

@@ -15,13 +15,13 @@ use super::params::Params;
 /// client is not registered for is `unauthorized_client`.
 pub fn grant_type(params: &Params, registered: &[GrantType]) -> Result<GrantType, OAuthError> {
     let name = params.require("grant_type")?;
-    let grant: GrantType = name.parse().map_err(|_| {
-        OAuthError::UnsupportedGrantType(format!("grant_type `{name}` is not supported"))
-    })?;
+    let grant: GrantType = name
+        .parse()
+        .map_err(|_| OAuthError::UnsupportedGrantType("this grant_type is not supported"))?;
     if !registered.contains(&grant) {
-        return Err(OAuthError::UnauthorizedClient(format!(
-            "the client is not registered for the {grant} grant"
-        )));
+        return Err(OAuthError::UnauthorizedClient(
+            "the client is not registered for this grant_type",
+        ));
     }
     Ok(grant)
 }

@@ -124,7 +124,7 @@ fn rotate(
                     .detail(serde_json::json!({ "family": family.id, "reason": reason }));
                 event.record(conn, now)?;
                 return Ok(Outcome::Refused(
-                    OAuthError::InvalidGrant(format!("{reason}: the refresh token is revoked")),
+                    OAuthError::InvalidGrant("the refresh token is revoked"),
                     Some(event),
                 ));
             }
