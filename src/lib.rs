@@ -73,6 +73,8 @@ pub enum StartError {
     Random(#[from] crypto::RandomError),
     #[error(transparent)]
     RateLimit(#[from] http::rate_limit::BudgetError),
+    #[error("TLS: {0}")]
+    Tls(#[from] http::tls::TlsError),
 }
 
 /// A started server and the keys it signs with.
@@ -164,8 +166,16 @@ pub async fn start(
     if !options.handle_signals {
         server = server.disable_signals();
     }
+    let server = match &config.tls {
+        Some(files) => {
+            let resolver = http::tls::CertificateResolver::load(files)?;
+            resolver.spawn_reloader();
+            server.listen_rustls_0_23(listener, http::tls::server_config(resolver)?)?
+        }
+        None => server.listen(listener)?,
+    };
     Ok(Started {
-        server: server.listen(listener)?.run(),
+        server: server.run(),
         keys,
     })
 }

@@ -4,7 +4,7 @@
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 
-use super::{client_address, AppState};
+use super::{client_address, form, AppState};
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::service::clients::{self, AuthenticatedClient};
@@ -34,4 +34,15 @@ pub async fn authenticate(
         state.clock.now(),
     )
     .await
+}
+
+/// The form body of a request and the client that authenticated with it.
+pub async fn authenticated_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, AuthenticatedClient), OAuthFailure> {
+    let params = form::params(req, body)?;
+    let client = authenticate(state, req, &params).await?;
+    Ok((params, client))
 }

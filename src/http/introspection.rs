@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, form, oauth_response, AppState};
+use super::{client_auth, oauth_response, AppState};
 use crate::service::introspection::{self, Introspection};
 use crate::service::OAuthFailure;
 
@@ -30,8 +30,7 @@ async fn introspection(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<Introspection, OAuthFailure> {
-    let params = form::params(req, body)?;
-    let client = client_auth::authenticate(state, req, &params).await?;
+    let (params, client) = client_auth::authenticated_form(state, req, body).await?;
     let token = params.require("token")?;
     introspection::introspect(&state.services, &client, token, state.clock.now()).await
 }

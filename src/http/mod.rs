@@ -7,6 +7,7 @@ mod client_address;
 mod client_auth;
 pub mod consent;
 pub mod cookies;
+mod cors;
 mod csrf;
 pub mod discovery;
 mod flow;
@@ -22,6 +23,7 @@ mod public_document;
 pub mod rate_limit;
 mod request_id;
 pub mod revocation;
+pub mod tls;
 pub mod token;
 pub mod userinfo;
 
@@ -94,15 +96,18 @@ pub fn app(
     >,
 > {
     let routes = state.clone();
+    let mut headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"));
+    if cookies::is_https(&state.services.config.issuer) {
+        // RFC 6797: browsers keep to https for a year once they have seen this.
+        headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+    }
     actix_web::App::new()
         .app_data(state)
         .app_data(web::PayloadConfig::new(form::MAX_FORM_BYTES))
         .configure(move |cfg| configure(cfg, &routes))
-        .wrap(
-            DefaultHeaders::new()
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "no-referrer"))
-                .add(("X-Frame-Options", "DENY")),
-        )
+        .wrap(headers)
         .wrap(from_fn(request_id::trace_request))
 }

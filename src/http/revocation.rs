@@ -4,8 +4,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, form, oauth_response, AppState};
-use crate::service::{introspection, OAuthFailure};
+use super::{client_auth, cors, oauth_response, AppState};
+use crate::service::introspection;
 
 pub const REVOCATION_PATH: &str = "/revoke";
 
@@ -13,21 +13,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::resource(REVOCATION_PATH)
             .wrap(state.rate_limits.introspection())
-            .route(web::post().to(revoke)),
+            .route(web::post().to(revoke))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
     );
 }
 
 async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    oauth_response::empty(revoke_token(&state, &req, &body).await)
-}
-
-async fn revoke_token(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(), OAuthFailure> {
-    let params = form::params(req, body)?;
-    let client = client_auth::authenticate(state, req, &params).await?;
-    let token = params.require("token")?;
-    introspection::revoke(&state.services, &client, token, state.clock.now()).await
+    let (params, client) = match client_auth::authenticated_form(&state, &req, &body).await {
+        Ok(found) => found,
+        Err(e) => return oauth_response::failure(e),
+    };
+    let result = match params.require("token") {
+        Ok(token) => {
+            introspection::revoke(&state.services, &client, token, state.clock.now()).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    let mut response = oauth_response::empty(result);
+    cors::allow_client(&req, &client, &mut response);
+    response
 }

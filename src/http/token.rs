@@ -1,11 +1,11 @@
 //! The token endpoint (RFC 6749 §3.2): the form, client authentication, then the
-//! grant's operation in [`service::tokens`](crate::service::tokens).
+//! grant's operation in [`service::tokens`](crate::service::tokens). Readable by
+//! the browser app of a public client ([`cors`]).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, form, oauth_response, AppState};
-use crate::protocol::tokens::TokenResponse;
-use crate::service::{tokens, OAuthFailure};
+use super::{client_auth, cors, oauth_response, AppState};
+use crate::service::tokens;
 
 pub const TOKEN_PATH: &str = "/token";
 
@@ -13,20 +13,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::resource(TOKEN_PATH)
             .wrap(state.rate_limits.token())
-            .route(web::post().to(token)),
+            .route(web::post().to(token))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
     );
 }
 
 async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    oauth_response::answer(exchange(&state, &req, &body).await)
-}
-
-async fn exchange(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<TokenResponse, OAuthFailure> {
-    let params = form::params(req, body)?;
-    let client = client_auth::authenticate(state, req, &params).await?;
-    tokens::exchange(&state.services, &client, &params, state.clock.now()).await
+    let client = match client_auth::authenticated_form(&state, &req, &body).await {
+        Ok(client) => client,
+        Err(e) => return oauth_response::failure(e),
+    };
+    let (params, client) = client;
+    let mut response = oauth_response::answer(
+        tokens::exchange(&state.services, &client, &params, state.clock.now()).await,
+    );
+    cors::allow_client(&req, &client, &mut response);
+    response
 }

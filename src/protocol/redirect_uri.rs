@@ -135,6 +135,17 @@ pub fn is_loopback_host(url: &url::Url) -> bool {
     }
 }
 
+/// The serialized origin (RFC 6454 §6.2: `scheme://host[:port]`, default port
+/// left out) of an http(s) URI; `None` for anything else.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use crate::protocol::client_auth::{self, RegisteredClient};
 use crate::protocol::client_metadata::{self, ClientMetadata, ClientRegistration};
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
+use crate::protocol::redirect_uri;
 use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::clients::{self, ClientRow};
 use crate::store::{refresh_tokens, server_secrets, DbConn, Store, StoreError};
@@ -139,6 +140,32 @@ pub async fn authenticate(
             Err(OAuthError::from(failure).into())
         }
     }
+}
+
+/// Whether `origin` is the origin of one of the redirect URIs of the public client
+/// `metadata` (a browser app redeeming its own code: CORS at the token endpoint).
+pub fn is_browser_origin_of(metadata: &ClientMetadata, origin: &str) -> bool {
+    metadata.is_public
+        && metadata
+            .redirect_uris
+            .iter()
+            .any(|uri| redirect_uri::origin_of(uri).as_deref() == Some(origin))
+}
+
+/// Whether some enabled public client registered a redirect URI at `origin` (a CORS
+/// preflight names no client).
+pub async fn is_browser_origin(store: &Store, origin: &str) -> Result<bool, StoreError> {
+    let origin = origin.to_owned();
+    store
+        .run(move |conn| {
+            for row in clients::list(conn)? {
+                if !row.disabled && is_browser_origin_of(&row.metadata()?, &origin) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .await
 }
 
 /// The registered, enabled client `id`, for the pages that name it.
