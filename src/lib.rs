@@ -133,6 +133,14 @@ pub async fn start(
         .await
         .map_err(|e| StoreError::Blocking(e.to_string()))??;
 
+    let metrics_listener = match config.metrics.bind {
+        Some(addr) => Some(TcpListener::bind(addr)?),
+        None => None,
+    };
+    let metrics_listener_addr = match &metrics_listener {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     let keys = KeyRing::open(store.clone(), &config, options.clock.clone()).await?;
     keys.spawn_reloader();
     let state = web::Data::new(http::AppState {
@@ -156,6 +164,8 @@ pub async fn start(
         ),
         rate_limits: http::rate_limit::Limiters::new(&config.rate_limits, &config.trusted_proxies)?,
         base_path: http::base_path(&config.issuer),
+        metrics: http::metrics::Metrics::default(),
+        metrics_listener: http::metrics::MetricsListener(metrics_listener_addr),
     });
     spawn_purge(&state);
     spawn_limiter_pruning(&state);
@@ -165,6 +175,9 @@ pub async fn start(
     }
     if !options.handle_signals {
         server = server.disable_signals();
+    }
+    if let Some(listener) = metrics_listener {
+        server = server.listen(listener)?;
     }
     let server = match &config.tls {
         Some(files) => {

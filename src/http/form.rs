@@ -25,11 +25,11 @@ pub fn params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
         });
     if !is_form {
         return Err(OAuthError::InvalidRequest(
-            "the body must be application/x-www-form-urlencoded".into(),
+            "the body must be application/x-www-form-urlencoded",
         ));
     }
     if body.len() > MAX_FORM_BYTES {
-        return Err(OAuthError::InvalidRequest("the body is too large".into()));
+        return Err(OAuthError::InvalidRequest("the body is too large"));
     }
     Params::from_urlencoded(body)
 }

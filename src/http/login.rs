@@ -6,6 +6,7 @@ use actix_web::http::header::RETRY_AFTER;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::metrics::LoginOutcome;
 use super::pages::{self, PageError};
 use super::{client_address, flow, AppState};
 use crate::clock::seconds;
@@ -89,13 +90,18 @@ async fn login_submit(
             };
             let pending_id = pending.id.clone();
             let step = authorization::proceed(&state.services, pending, Some(signed_in), now).await;
+            state.metrics.login(LoginOutcome::Succeeded, 0);
             let mut response = flow::respond(&state, step, &pending_id);
             let lifetime = seconds(state.services.config.lifetimes.session_absolute);
             response.add_cookie(&state.cookies.session(session_id, lifetime))?;
             Ok(response)
         }
-        SignIn::Failed => render(&state, &pending, &username, Some(LOGIN_FAILED)).await,
+        SignIn::Failed { locks_started } => {
+            state.metrics.login(LoginOutcome::Failed, locks_started);
+            render(&state, &pending, &username, Some(LOGIN_FAILED)).await
+        }
         SignIn::Busy => {
+            state.metrics.login(LoginOutcome::Busy, 0);
             let mut response = pages::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Please try again",

@@ -17,6 +17,7 @@ pub mod introspection;
 mod jwks;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 mod oauth_response;
 mod pages;
 mod public_document;
@@ -45,6 +46,10 @@ pub struct AppState {
     /// The issuer's path (`/auth` for `https://example.com/auth`, empty for none):
     /// every route, link, form action and redirect lives under it.
     pub base_path: String,
+    /// Request and sign-in counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// The listener that serves only `/metrics`, if configured.
+    pub metrics_listener: metrics::MetricsListener,
 }
 
 impl AppState {
@@ -66,6 +71,7 @@ pub fn base_path(issuer: &str) -> String {
 /// at the root.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     health::configure(cfg);
+    metrics::configure(cfg);
     discovery::configure_root(cfg, &state.base_path);
     cfg.service(
         web::scope(&state.base_path)
@@ -110,4 +116,19 @@ pub fn app(
         .configure(move |cfg| configure(cfg, &routes))
         .wrap(headers)
         .wrap(from_fn(request_id::trace_request))
+        .wrap(from_fn(metrics_listener_serves_only_metrics))
+}
+
+/// The `metrics_bind` listener answers `/metrics` and nothing else (404).
+async fn metrics_listener_serves_only_metrics(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let only_metrics = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.metrics_listener.is(req.request()));
+    if only_metrics && req.path() != metrics::METRICS_PATH {
+        return Ok(req.into_response(actix_web::HttpResponse::NotFound().finish()));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

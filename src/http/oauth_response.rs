@@ -18,7 +18,7 @@ pub fn failure(failure: OAuthFailure) -> HttpResponse {
         OAuthFailure::Internal(detail) => {
             tracing::error!(%detail, "request failed");
             error_response(&OAuthError::ServerError(
-                "the server could not complete the request".into(),
+                "the server could not complete the request",
             ))
         }
     }

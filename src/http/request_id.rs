@@ -1,6 +1,7 @@
 //! A request id for every request: in a tracing span around the handler, in the
 //! access log line, and in the `X-Request-Id` response header. The log line names
-//! the path only — never the query string, which may carry codes or tokens.
+//! the path only — never the query string, which may carry codes or tokens. The
+//! same place counts the request for `/metrics`.
 
 use std::time::Instant;
 
@@ -10,7 +11,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
+use super::AppState;
 use crate::crypto::random;
+use actix_web::web;
 
 const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -46,12 +49,22 @@ pub async fn trace_request(
         path = %req.path(),
     );
     let started = Instant::now();
+    let method = req.method().clone();
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();
-    let elapsed_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let elapsed_us = elapsed.as_micros() as u64;
     match result {
         Ok(mut res) => {
             tracing::info!(status = res.status().as_u16(), elapsed_us, "served");
+            if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                state.metrics.record_request(
+                    res.request().match_pattern().as_deref(),
+                    method.as_str(),
+                    res.status().as_u16(),
+                    elapsed,
+                );
+            }
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(HEADER, value);
             }

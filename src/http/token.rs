@@ -24,9 +24,13 @@ async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -
         Err(e) => return oauth_response::failure(e),
     };
     let (params, client) = client;
-    let mut response = oauth_response::answer(
-        tokens::exchange(&state.services, &client, &params, state.clock.now()).await,
-    );
+    let result = tokens::exchange(&state.services, &client, &params, state.clock.now()).await;
+    if result.is_ok() {
+        if let Some(grant) = params.get("grant_type").and_then(|g| g.parse().ok()) {
+            state.metrics.token_issued(grant);
+        }
+    }
+    let mut response = oauth_response::answer(result);
     cors::allow_client(&req, &client, &mut response);
     response
 }

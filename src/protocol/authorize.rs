@@ -95,7 +95,7 @@ pub fn validate(
     check_unsupported_parameters(params).map_err(redirect_error)?;
     if !client.grant_types.contains(&GrantType::AuthorizationCode) {
         return Err(redirect_error(OAuthError::UnauthorizedClient(
-            "the client is not registered for the authorization_code grant".into(),
+            "the client is not registered for the authorization_code grant",
         )));
     }
     let scope =
@@ -103,7 +103,7 @@ pub fn validate(
     // OIDC Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID Connect request.
     if scope.contains("openid") && !redirect_uri_given {
         return Err(redirect_error(OAuthError::InvalidRequest(
-            "redirect_uri is required in an OpenID Connect request".into(),
+            "redirect_uri is required in an OpenID Connect request",
         )));
     }
     let interaction = check_interaction(params, id_token_hint).map_err(redirect_error)?;
@@ -135,7 +135,7 @@ fn check_interaction(params: &Params, hint: IdTokenHint) -> Result<Interaction, 
         IdTokenHint::Subject(sub) => Some(sub),
         IdTokenHint::NotOurs => {
             return Err(OAuthError::InvalidRequest(
-                "id_token_hint is not an ID token issued by this server".into(),
+                "id_token_hint is not an ID token issued by this server",
             ))
         }
     };
@@ -154,22 +154,22 @@ fn check_interaction(params: &Params, hint: IdTokenHint) -> Result<Interaction, 
 fn check_unsupported_parameters(params: &Params) -> Result<(), OAuthError> {
     if params.get("request").is_some() {
         return Err(OAuthError::RequestNotSupported(
-            "request objects are not supported; send the parameters directly".into(),
+            "request objects are not supported; send the parameters directly",
         ));
     }
     if params.get("request_uri").is_some() {
         return Err(OAuthError::RequestUriNotSupported(
-            "request_uri is not supported; send the parameters directly".into(),
+            "request_uri is not supported; send the parameters directly",
         ));
     }
     if params.get("registration").is_some() {
         return Err(OAuthError::RegistrationNotSupported(
-            "the registration parameter is not supported".into(),
+            "the registration parameter is not supported",
         ));
     }
     if params.get("claims").is_some() {
         return Err(OAuthError::InvalidRequest(
-            "the claims parameter is not supported; request claims with scopes".into(),
+            "the claims parameter is not supported; request claims with scopes",
         ));
     }
     match params.get("response_mode") {
@@ -210,9 +210,7 @@ fn check_redirect_uri(
 /// RFC 6749 §4.1.1: `response_type=code`, the only one served (OAuth 2.1).
 fn check_response_type(params: &Params) -> Result<(), OAuthError> {
     match params.get("response_type") {
-        None => Err(OAuthError::InvalidRequest(
-            "response_type is missing".into(),
-        )),
+        None => Err(OAuthError::InvalidRequest("response_type is missing")),
         Some("code") => Ok(()),
         Some(_) => Err(OAuthError::UnsupportedResponseType(
             "this response_type is not supported; use code",
@@ -439,7 +437,7 @@ mod tests {
         let e = ErrorRedirect {
             redirect_uri: req.redirect_uri.clone(),
             state: None,
-            error: OAuthError::AccessDenied("no".into()),
+            error: OAuthError::AccessDenied("no"),
         };
         assert_eq!(
             error_redirect(&e, "https://id.example"),

@@ -44,13 +44,13 @@ pub fn presented(
     if let Some(encoded) = basic {
         if params.get("client_secret").is_some() {
             return Err(OAuthError::InvalidRequest(
-                "use one client authentication method: HTTP Basic or client_secret in the body, not both".into(),
+                "use one client authentication method: HTTP Basic or client_secret in the body, not both",
             ));
         }
         let (client_id, secret) = decode_basic(encoded)?;
         if params.get("client_id").is_some_and(|id| id != client_id) {
             return Err(OAuthError::InvalidRequest(
-                "client_id in the body differs from the one in the Authorization header".into(),
+                "client_id in the body differs from the one in the Authorization header",
             ));
         }
         return Ok(PresentedClient {
@@ -61,7 +61,7 @@ pub fn presented(
     }
     let Some(client_id) = params.get("client_id") else {
         return Err(OAuthError::InvalidClient(
-            "client authentication is missing".into(),
+            "client authentication is missing",
         ));
     };
     Ok(match params.get("client_secret") {
@@ -79,7 +79,7 @@ pub fn presented(
 }
 
 fn decode_basic(encoded: &str) -> Result<(String, String), OAuthError> {
-    let malformed = || OAuthError::InvalidClient("malformed HTTP Basic credentials".into());
+    let malformed = || OAuthError::InvalidClient("malformed HTTP Basic credentials");
     let bytes = STANDARD.decode(encoded).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;

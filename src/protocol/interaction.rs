@@ -68,7 +68,7 @@ pub fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
     }
     if prompt.none && (prompt.login || prompt.consent) {
         return Err(OAuthError::InvalidRequest(
-            "prompt=none cannot be combined with other values".into(),
+            "prompt=none cannot be combined with other values",
         ));
     }
     Ok(prompt)
@@ -84,7 +84,7 @@ pub fn parse_max_age(value: Option<&str>) -> Result<Option<i64>, OAuthError> {
             Ok(Some(seconds))
         }
         _ => Err(OAuthError::InvalidRequest(
-            "max_age must be a non-negative integer number of seconds".into(),
+            "max_age must be a non-negative integer number of seconds",
         )),
     }
 }
@@ -130,7 +130,7 @@ pub fn authentication(
         Some(s) if s.in_this_request => {
             if wrong_user(s) {
                 return Err(OAuthError::LoginRequired(
-                    "the signed-in user is not the one the id_token_hint names".into(),
+                    "the signed-in user is not the one the id_token_hint names",
                 ));
             }
             false
@@ -146,13 +146,10 @@ pub fn authentication(
     match (must_sign_in, interaction.prompt.none) {
         (false, _) => Ok(AuthenticationStep::Satisfied),
         (true, false) => Ok(AuthenticationStep::SignIn),
-        (true, true) => Err(OAuthError::LoginRequired(
-            match session {
-                None => "the user is not signed in",
-                Some(_) => "the user must sign in again",
-            }
-            .into(),
-        )),
+        (true, true) => Err(OAuthError::LoginRequired(match session {
+            None => "the user is not signed in",
+            Some(_) => "the user must sign in again",
+        })),
     }
 }
 
@@ -165,7 +162,7 @@ pub fn must_ask_consent(interaction: &Interaction, covered: bool) -> Result<bool
     }
     if interaction.prompt.none {
         return Err(OAuthError::ConsentRequired(
-            "the user has not consented to this request".into(),
+            "the user has not consented to this request",
         ));
     }
     Ok(true)

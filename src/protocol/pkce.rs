@@ -28,19 +28,18 @@ pub fn accept_challenge(
     let challenge = match (challenge, method) {
         (None, None) if required => {
             return Err(OAuthError::InvalidRequest(
-                "code_challenge is required (PKCE with S256)".into(),
+                "code_challenge is required (PKCE with S256)",
             ))
         }
         (None, None) => return Ok(None),
         (None, Some(_)) => {
             return Err(OAuthError::InvalidRequest(
-                "code_challenge_method without code_challenge".into(),
+                "code_challenge_method without code_challenge",
             ))
         }
         (Some(_), None) => {
             return Err(OAuthError::InvalidRequest(
-                "code_challenge_method is required and must be S256 (plain is not supported)"
-                    .into(),
+                "code_challenge_method is required and must be S256 (plain is not supported)",
             ))
         }
         (Some(_), Some(m)) if m != S256 => {
@@ -52,7 +51,7 @@ pub fn accept_challenge(
     };
     if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
         return Err(OAuthError::InvalidRequest(
-            "code_challenge must be BASE64URL(SHA256(code_verifier)): 43 characters".into(),
+            "code_challenge must be BASE64URL(SHA256(code_verifier)): 43 characters",
         ));
     }
     Ok(Some(challenge.to_owned()))
@@ -66,24 +65,24 @@ pub fn verify(stored_challenge: Option<&str>, verifier: Option<&str>) -> Result<
         (None, None) => return Ok(()),
         (None, Some(_)) => {
             return Err(OAuthError::InvalidGrant(
-                "code_verifier sent, but the authorization request had no code_challenge".into(),
+                "code_verifier sent, but the authorization request had no code_challenge",
             ))
         }
-        (Some(_), None) => return Err(OAuthError::InvalidGrant("code_verifier is missing".into())),
+        (Some(_), None) => return Err(OAuthError::InvalidGrant("code_verifier is missing")),
         (Some(c), Some(v)) => (c, v),
     };
     // RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
     if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_unreserved) {
         return Err(OAuthError::InvalidGrant(
-            "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)".into(),
+            "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
         ));
     }
     let pkce = Pkce::required();
     let encoded = pkce
         .challenge(Some(Cow::Borrowed(S256)), Some(Cow::Borrowed(challenge)))
-        .map_err(|()| OAuthError::ServerError("stored code_challenge is unusable".into()))?;
+        .map_err(|()| OAuthError::ServerError("stored code_challenge is unusable"))?;
     pkce.verify(encoded, Some(Cow::Borrowed(verifier)))
-        .map_err(|()| OAuthError::InvalidGrant("code_verifier does not match".into()))
+        .map_err(|()| OAuthError::InvalidGrant("code_verifier does not match"))
 }
 
 fn is_base64url(b: u8) -> bool {

@@ -239,7 +239,7 @@ pub async fn decide_consent(
             answer_with_error(
                 services,
                 pending,
-                OAuthError::AccessDenied("the user denied the request".into()),
+                OAuthError::AccessDenied("the user denied the request"),
                 Some(denied),
                 now,
             )

@@ -137,8 +137,7 @@ pub async fn introspect(
 ) -> Result<Introspection, OAuthFailure> {
     if client.metadata.is_public {
         return Err(OAuthError::InvalidClient(
-            "introspection needs a confidential client (client_secret_basic or client_secret_post)"
-                .into(),
+            "introspection needs a confidential client (client_secret_basic or client_secret_post)",
         )
         .into());
     }

@@ -71,8 +71,9 @@ pub enum SignIn {
         session_id: String,
         signed_in: SignedIn,
     },
-    /// The one answer for every failure (no enumeration).
-    Failed,
+    /// The one answer for every failure (no enumeration). `locks_started` counts the
+    /// locks this failure started, for metrics only: the user reads the same page.
+    Failed { locks_started: u64 },
     /// Password hashing is saturated: nothing was checked or counted; try again in
     /// a moment (503 with `Retry-After`).
     Busy,
@@ -180,7 +181,11 @@ pub async fn sign_in(
                 })
                 .await?;
             audit::log_all(&events);
-            Ok(SignIn::Failed)
+            let locks_started = events
+                .iter()
+                .filter(|e| e.kind == AuditKind::LoginLocked)
+                .count() as u64;
+            Ok(SignIn::Failed { locks_started })
         }
         (None, None) => Err(StoreError::Corrupt("a sign-in without a user".into())),
     }

@@ -80,6 +80,14 @@ impl StoreError {
     }
 }
 
+/// Connections of the pool by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+}
+
 /// The connection pool and the URL it serves.
 #[derive(Clone)]
 pub struct Store {
@@ -105,6 +113,16 @@ impl Store {
             pool,
             url: url.clone(),
         })
+    }
+
+    /// How the connection pool is used now (for metrics).
+    pub fn pool_usage(&self) -> PoolUsage {
+        let state = self.pool.state();
+        PoolUsage {
+            idle: state.idle_connections,
+            in_use: state.connections - state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// The URL this store was opened with.

@@ -20,4 +20,5 @@ mod serve;
 mod storage;
 mod support;
 mod token_grants;
+mod transport;
 mod userinfo;

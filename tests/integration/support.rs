@@ -193,6 +193,17 @@ impl TestApp {
         );
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}{path}", listener.local_addr().unwrap());
+        TestApp::try_start_as(db, listener, base_url, settings, clock).await
+    }
+
+    /// A server on `listener` whose issuer (and `base_url`) is `base_url`.
+    pub async fn try_start_as(
+        db: Arc<TestDb>,
+        listener: TcpListener,
+        base_url: String,
+        settings: &[(&'static str, String)],
+        clock: Arc<ManualClock>,
+    ) -> Result<TestApp, StartError> {
         let mut env = db.env();
         env.push(("PORTCULLIS_ISSUER", base_url.clone()));
         env.extend(settings.iter().cloned());

@@ -33,21 +33,21 @@ pub fn check_exchange(
     // RFC 6749 §4.1.3: the code was issued to the authenticated client.
     if code.client_id != request.client_id {
         return Err(OAuthError::InvalidGrant(
-            "the code was issued to another client".into(),
+            "the code was issued to another client",
         ));
     }
     if now >= code.expires_at {
-        return Err(OAuthError::InvalidGrant("the code has expired".into()));
+        return Err(OAuthError::InvalidGrant("the code has expired"));
     }
     // RFC 6749 §4.1.3: if redirect_uri was in the authorization request, it must be
     // here too, identical.
     match (request.redirect_uri, code.redirect_uri_given) {
         (Some(uri), _) if uri != code.redirect_uri => {
             return Err(OAuthError::InvalidGrant(
-                "redirect_uri does not match the authorization request".into(),
+                "redirect_uri does not match the authorization request",
             ))
         }
-        (None, true) => return Err(OAuthError::InvalidGrant("redirect_uri is missing".into())),
+        (None, true) => return Err(OAuthError::InvalidGrant("redirect_uri is missing")),
         _ => {}
     }
     pkce::verify(code.code_challenge, request.code_verifier)

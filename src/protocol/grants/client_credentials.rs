@@ -10,7 +10,7 @@ pub fn grant_scope(client: &ClientMetadata, requested: Option<&str>) -> Result<S
     // RFC 6749 §4.4: "MUST only be used by confidential clients".
     if client.is_public {
         return Err(OAuthError::UnauthorizedClient(
-            "a public client cannot use the client_credentials grant".into(),
+            "a public client cannot use the client_credentials grant",
         ));
     }
     scope::requested_within(requested, &client.scope)

@@ -56,12 +56,12 @@ pub fn decide(
     // RFC 6749 §6: the token was issued to the authenticated client.
     if token.family_client_id != client_id {
         return Err(OAuthError::InvalidGrant(
-            "the refresh token was issued to another client".into(),
+            "the refresh token was issued to another client",
         ));
     }
     if token.family_revoked {
         return Err(OAuthError::InvalidGrant(
-            "the refresh token has been revoked".into(),
+            "the refresh token has been revoked",
         ));
     }
     if let Some(rotated_at) = token.rotated_at {
@@ -77,9 +77,7 @@ pub fn decide(
         });
     }
     if now >= token.absolute_expires_at || now >= token.idle_expires_at {
-        return Err(OAuthError::InvalidGrant(
-            "the refresh token has expired".into(),
-        ));
+        return Err(OAuthError::InvalidGrant("the refresh token has expired"));
     }
     if !token.grant_still_holds {
         return Ok(RefreshDecision::RevokeFamily { reason: GRANT_GONE });

@@ -96,7 +96,7 @@ fn consume_and_issue(
         Some(user) if !user.disabled => user,
         _ => {
             return Ok(Outcome::Refused(
-                OAuthError::InvalidGrant("the user is disabled".into()),
+                OAuthError::InvalidGrant("the user is disabled"),
                 None,
             ))
         }
@@ -209,13 +209,13 @@ fn replayed_or_unknown(
 ) -> Result<Outcome, crate::store::StoreError> {
     let Some(code) = authorization_codes::find(conn, &request.code_hash)? else {
         return Ok(Outcome::Refused(
-            OAuthError::InvalidGrant("unknown authorization code".into()),
+            OAuthError::InvalidGrant("unknown authorization code"),
             None,
         ));
     };
     if code.client_id != request.client_id || code.consumed_at.is_none() {
         return Ok(Outcome::Refused(
-            OAuthError::InvalidGrant("the code was issued to another client".into()),
+            OAuthError::InvalidGrant("the code was issued to another client"),
             None,
         ));
     }
@@ -233,7 +233,7 @@ fn replayed_or_unknown(
     event.record(conn, now)?;
     Ok(Outcome::Refused(
         OAuthError::InvalidGrant(
-            "the authorization code was already used; the tokens issued from it are revoked".into(),
+            "the authorization code was already used; the tokens issued from it are revoked",
         ),
         Some(event),
     ))

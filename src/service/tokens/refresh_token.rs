@@ -71,7 +71,7 @@ fn rotate(
     let successor_hash = token_hash(&request.successor);
     let Some((_, family)) = refresh_tokens::find(conn, &presented_hash)? else {
         return Ok(Outcome::Refused(
-            OAuthError::InvalidGrant("unknown refresh token".into()),
+            OAuthError::InvalidGrant("unknown refresh token"),
             None,
         ));
     };
@@ -81,7 +81,7 @@ fn rotate(
         // Read again under the lock: a revocation or rotation may have committed.
         let Some((token, family)) = refresh_tokens::find(conn, &presented_hash)? else {
             return Ok(Outcome::Refused(
-                OAuthError::InvalidGrant("unknown refresh token".into()),
+                OAuthError::InvalidGrant("unknown refresh token"),
                 None,
             ));
         };
