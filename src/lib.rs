@@ -162,7 +162,11 @@ pub async fn start(
             &config.issuer,
             config.session_cookie_persistent,
         ),
-        rate_limits: http::rate_limit::Limiters::new(&config.rate_limits, &config.trusted_proxies)?,
+        rate_limits: http::rate_limit::Limiters::new(
+            &config.rate_limits,
+            &config.trusted_proxies,
+            config.forwarded_header,
+        )?,
         base_path: http::base_path(&config.issuer),
         metrics: http::metrics::Metrics::default(),
         metrics_listener: http::metrics::MetricsListener(metrics_listener_addr),

@@ -175,6 +175,11 @@ pub const SETTINGS: &[Setting] = &[
         doc: "CIDRs of reverse proxies (e.g. `127.0.0.1/32 10.0.0.0/8`), space- or comma-separated. Only for a request from one of them is the client address read from `Forwarded` / `X-Forwarded-For` (the right-most address not itself a trusted proxy); rate limits, login throttling and the audit log use that address. Empty: the TCP peer is the client",
     },
     Setting {
+        key: "forwarded_header",
+        default: "x-forwarded-for",
+        doc: "which header trusted proxies write the client address into: `x-forwarded-for` (nginx, HAProxy, most load balancers) or `forwarded` (RFC 7239). Only that one is read; a client-written copy of the other passes through proxies untouched and is ignored",
+    },
+    Setting {
         key: "password_hash_workers",
         default: "0",
         doc: "threads verifying passwords (argon2id, ~19 MiB each, kept between logins); 0: one per core. They run at a lower CPU priority than requests (0 to 256)",
@@ -259,6 +264,8 @@ pub struct Config {
     pub audit_retention: Duration,
     /// Reverse proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header those proxies write the client address into.
+    pub forwarded_header: ForwardedHeader,
     /// The password-hashing workers and their queue.
     pub password_hashing: PasswordHashing,
     /// Whether the session cookie outlives the browser session.
@@ -267,6 +274,15 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// `GET /metrics`: its bearer token and its own listener, each optional.
     pub metrics: MetricsPolicy,
+}
+
+/// The header trusted proxies write the client address into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …`
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`
+    Forwarded,
 }
 
 /// The files of the server's TLS certificate.
@@ -571,6 +587,15 @@ impl RawValues {
                 parse_in_range(v, 86_400, 10 * 365 * 86_400).map(Duration::from_secs)
             })?,
             trusted_proxies: self.parse("trusted_proxies", parse_cidrs)?,
+            forwarded_header: self.parse("forwarded_header", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+                    "forwarded" => Ok(ForwardedHeader::Forwarded),
+                    _ => Err(format!(
+                        "expected `x-forwarded-for` or `forwarded`, got `{v}`"
+                    )),
+                }
+            })?,
             password_hashing: PasswordHashing {
                 workers: match self
                     .parse("password_hash_workers", |v| parse_in_range(v, 0_usize, 256))?

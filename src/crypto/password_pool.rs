@@ -10,7 +10,7 @@
 //! readiness requests keep their latency while a flood keeps the workers busy.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use argon2::Block;
@@ -79,16 +79,39 @@ impl PasswordPool {
         })
     }
 
+    /// A place in the queue, or [`PoolError::Busy`] at once when it is full. Taken
+    /// before anything else is done for a sign-in, so that a sign-in answered
+    /// "busy" has done (and counted) nothing; given back when dropped unused.
+    pub fn reserve(&self) -> Result<Reservation<'_>, PoolError> {
+        let mut queued = self.queued.load(Ordering::Relaxed);
+        loop {
+            if queued >= self.queue {
+                return Err(PoolError::Busy);
+            }
+            match self.queued.compare_exchange_weak(
+                queued,
+                queued + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Ok(Reservation {
+                        pool: self,
+                        sent: false,
+                    })
+                }
+                Err(now) => queued = now,
+            }
+        }
+    }
+
     /// Whether `password` matches the PHC string `stored` (see [`password::verify`]).
     pub async fn verify(
         &self,
         password: Secret<String>,
         stored: String,
     ) -> Result<bool, PoolError> {
-        match self.submit(password, Work::Verify { stored }).await? {
-            Done::Verified(matches) => Ok(matches),
-            Done::Hashed(_) => Err(PoolError::Stopped),
-        }
+        self.reserve()?.verify(password, stored).await
     }
 
     /// The PHC string of `password` under `params` (see [`password::hash`]).
@@ -97,13 +120,17 @@ impl PasswordPool {
         password: Secret<String>,
         params: Argon2Params,
     ) -> Result<String, PoolError> {
-        match self.submit(password, Work::Hash { params }).await? {
+        match self
+            .reserve()?
+            .submit(password, Work::Hash { params })
+            .await?
+        {
             Done::Hashed(phc) => Ok(phc),
             Done::Verified(_) => Err(PoolError::Stopped),
         }
     }
 
-    /// Jobs waiting for a worker now.
+    /// Jobs waiting for a worker now, and places reserved for jobs about to come.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
@@ -117,27 +144,47 @@ impl PasswordPool {
     pub fn capacity(&self) -> usize {
         self.queue
     }
+}
 
-    async fn submit(&self, password: Secret<String>, work: Work) -> Result<Done, PoolError> {
+/// A reserved place in the queue (counted in `queued` until a worker takes the job,
+/// or until it is dropped unused).
+pub struct Reservation<'a> {
+    pool: &'a PasswordPool,
+    sent: bool,
+}
+
+impl Reservation<'_> {
+    /// Verifies in the reserved place: never [`PoolError::Busy`].
+    pub async fn verify(self, password: Secret<String>, stored: String) -> Result<bool, PoolError> {
+        match self.submit(password, Work::Verify { stored }).await? {
+            Done::Verified(matches) => Ok(matches),
+            Done::Hashed(_) => Err(PoolError::Stopped),
+        }
+    }
+
+    /// Sends the job. The channel holds as many jobs as there are places, so it is
+    /// never full for a reserved place; the worker that takes the job frees it.
+    async fn submit(mut self, password: Secret<String>, work: Work) -> Result<Done, PoolError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             password,
             work,
             reply,
         };
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.queued.fetch_sub(1, Ordering::Relaxed);
-                return Err(PoolError::Busy);
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.queued.fetch_sub(1, Ordering::Relaxed);
-                return Err(PoolError::Stopped);
-            }
+        if self.pool.jobs.try_send(job).is_err() {
+            // Dropped below, unsent: the place is given back.
+            return Err(PoolError::Stopped);
         }
+        self.sent = true;
         Ok(answer.await.map_err(|_| PoolError::Stopped)??)
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            self.pool.queued.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! The client address of a request (DESIGN.md §5): the TCP peer, unless the peer is
-//! a trusted reverse proxy (`trusted_proxies`); then the right-most address of
-//! `Forwarded` (RFC 7239 §4, `for=`) or, without it, `X-Forwarded-For` that is not
-//! itself a trusted proxy. Addresses left of that one were written by the client
-//! and prove nothing. Rate limits, login throttling and the audit log all use this
-//! one address.
+//! a trusted reverse proxy (`trusted_proxies`); then the right-most address, not
+//! itself a trusted proxy, of the one header the proxies write (`forwarded_header`:
+//! `X-Forwarded-For`, or `Forwarded`'s `for=` per RFC 7239 §4). Addresses left of
+//! that one were written by the client and prove nothing; so is the other header,
+//! which a proxy passes through untouched, and which is never read. Rate limits,
+//! login throttling and the audit log all use this one address.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -12,24 +13,35 @@ use actix_web::HttpRequest;
 use ipnet::IpNet;
 
 use super::AppState;
+use crate::config::ForwardedHeader;
 
 /// The client address of `req` under the server's `trusted_proxies`.
 pub fn of_request(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
+    let config = &state.services.config;
     resolve(
         req.peer_addr().map(|a| a.ip()),
         req.headers(),
-        &state.services.config.trusted_proxies,
+        &config.trusted_proxies,
+        config.forwarded_header,
     )
 }
 
 /// The client address given the TCP `peer`, the request's headers and the trusted
 /// proxies. `None` only without a peer (never on a TCP listener).
-pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+pub fn resolve(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> Option<IpAddr> {
     let peer = peer.map(canonical)?;
     if !is_trusted(peer, trusted) {
         return Some(peer);
     }
-    let hops = forwarded_hops(headers);
+    let hops = match header {
+        ForwardedHeader::XForwardedFor => x_forwarded_for_hops(headers),
+        ForwardedHeader::Forwarded => forwarded_hops(headers),
+    };
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop {
@@ -60,26 +72,24 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The hops of `Forwarded` (its `for=` values) if the request has that header,
-/// else of `X-Forwarded-For`, left to right; `None` where a hop is not an address.
+/// The `for=` hops of `Forwarded` (RFC 7239 §4), left to right; `None` where an
+/// element names no address.
 fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers
+    headers
         .get_all("forwarded")
-        .map(|v| v.to_str().unwrap_or(""))
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
-            .flat_map(|line| line.split(','))
-            .map(|element| {
-                element
-                    .split(';')
-                    .filter_map(|pair| pair.split_once('='))
-                    .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
-                    .and_then(|(_, value)| parse_node(value))
-            })
-            .collect();
-    }
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .map(|element| {
+            element
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+                .and_then(|(_, value)| parse_node(value))
+        })
+        .collect()
+}
+
+/// The hops of `X-Forwarded-For`, left to right (several lines are one list).
+fn x_forwarded_for_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     headers
         .get_all("x-forwarded-for")
         .flat_map(|v| v.to_str().unwrap_or("").split(','))
@@ -122,6 +132,9 @@ mod tests {
         text.parse().unwrap()
     }
 
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+    const FWD: ForwardedHeader = ForwardedHeader::Forwarded;
+
     fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|n| n.parse().unwrap()).collect()
     }
@@ -130,10 +143,13 @@ mod tests {
     fn an_untrusted_peer_is_the_client_whatever_it_claims() {
         let h = headers(&[("x-forwarded-for", "1.1.1.1"), ("forwarded", "for=2.2.2.2")]);
         assert_eq!(
-            resolve(Some(ip("9.9.9.9")), &h, &nets(&["10.0.0.0/8"])),
+            resolve(Some(ip("9.9.9.9")), &h, &nets(&["10.0.0.0/8"]), XFF),
             Some(ip("9.9.9.9"))
         );
-        assert_eq!(resolve(Some(ip("9.9.9.9")), &h, &[]), Some(ip("9.9.9.9")));
+        assert_eq!(
+            resolve(Some(ip("9.9.9.9")), &h, &[], XFF),
+            Some(ip("9.9.9.9"))
+        );
     }
 
     #[test]
@@ -142,7 +158,7 @@ mod tests {
         // The client put 6.6.6.6 in front to pose as someone else.
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")]);
         assert_eq!(
-            resolve(Some(ip("127.0.0.1")), &h, &trusted),
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, XFF),
             Some(ip("203.0.113.7"))
         );
         // Several header lines are one list, in order.
@@ -151,13 +167,13 @@ mod tests {
             ("x-forwarded-for", "203.0.113.7"),
         ]);
         assert_eq!(
-            resolve(Some(ip("10.1.1.1")), &h, &trusted),
+            resolve(Some(ip("10.1.1.1")), &h, &trusted, XFF),
             Some(ip("203.0.113.7"))
         );
     }
 
     #[test]
-    fn forwarded_wins_over_x_forwarded_for_and_is_parsed_per_rfc_7239() {
+    fn only_the_configured_header_is_read_and_forwarded_follows_rfc_7239() {
         let trusted = nets(&["127.0.0.1/32"]);
         let h = headers(&[
             ("x-forwarded-for", "6.6.6.6"),
@@ -167,13 +183,22 @@ mod tests {
             ),
         ]);
         assert_eq!(
-            resolve(Some(ip("127.0.0.1")), &h, &trusted),
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, FWD),
             Some(ip("2001:db8:cafe::17"))
+        );
+        // A proxy that appends X-Forwarded-For passes a client's Forwarded untouched.
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, XFF),
+            Some(ip("6.6.6.6"))
         );
         let h = headers(&[("forwarded", "for=\"192.0.2.43:47011\"")]);
         assert_eq!(
-            resolve(Some(ip("127.0.0.1")), &h, &trusted),
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, FWD),
             Some(ip("192.0.2.43"))
+        );
+        assert_eq!(
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, XFF),
+            Some(ip("127.0.0.1"))
         );
     }
 
@@ -182,12 +207,12 @@ mod tests {
         let trusted = nets(&["127.0.0.1/32", "10.0.0.0/8"]);
         let h = headers(&[("forwarded", "for=unknown, for=10.0.0.5")]);
         assert_eq!(
-            resolve(Some(ip("127.0.0.1")), &h, &trusted),
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, FWD),
             Some(ip("10.0.0.5"))
         );
         let h = headers(&[("x-forwarded-for", "<script>")]);
         assert_eq!(
-            resolve(Some(ip("127.0.0.1")), &h, &trusted),
+            resolve(Some(ip("127.0.0.1")), &h, &trusted, XFF),
             Some(ip("127.0.0.1"))
         );
     }
@@ -196,12 +221,12 @@ mod tests {
     fn without_headers_or_when_every_hop_is_trusted_the_left_most_is_the_client() {
         let trusted = nets(&["10.0.0.0/8"]);
         assert_eq!(
-            resolve(Some(ip("10.0.0.1")), &HeaderMap::new(), &trusted),
+            resolve(Some(ip("10.0.0.1")), &HeaderMap::new(), &trusted, XFF),
             Some(ip("10.0.0.1"))
         );
         let h = headers(&[("x-forwarded-for", "10.0.0.9, 10.0.0.8")]);
         assert_eq!(
-            resolve(Some(ip("10.0.0.1")), &h, &trusted),
+            resolve(Some(ip("10.0.0.1")), &h, &trusted, XFF),
             Some(ip("10.0.0.9"))
         );
     }
@@ -211,7 +236,7 @@ mod tests {
         let trusted = nets(&["127.0.0.1/32"]);
         let h = headers(&[("x-forwarded-for", "::ffff:198.51.100.1")]);
         assert_eq!(
-            resolve(Some(ip("::ffff:127.0.0.1")), &h, &trusted),
+            resolve(Some(ip("::ffff:127.0.0.1")), &h, &trusted, XFF),
             Some(ip("198.51.100.1"))
         );
     }

@@ -23,7 +23,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 use ipnet::IpNet;
 
 use super::{client_address, oauth_response, pages};
-use crate::config::RateLimits;
+use crate::config::{ForwardedHeader, RateLimits};
 
 /// How a refused request is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,7 @@ enum Shape {
 #[derive(Clone)]
 pub struct ClientKey {
     trusted: Arc<[IpNet]>,
+    header: ForwardedHeader,
     shape: Shape,
 }
 
@@ -50,6 +51,7 @@ impl KeyExtractor for ClientKey {
             req.peer_addr().map(|a| a.ip()),
             req.headers(),
             &self.trusted,
+            self.header,
         )
         .ok_or_else(|| SimpleKeyExtractionError::new("the client address is unknown"))
     }
@@ -90,7 +92,11 @@ pub struct Limiters {
 }
 
 impl Limiters {
-    pub fn new(limits: &RateLimits, trusted_proxies: &[IpNet]) -> Result<Limiters, BudgetError> {
+    pub fn new(
+        limits: &RateLimits,
+        trusted_proxies: &[IpNet],
+        header: ForwardedHeader,
+    ) -> Result<Limiters, BudgetError> {
         let trusted: Arc<[IpNet]> = trusted_proxies.into();
         let minute = Duration::from_secs(60);
         let second = Duration::from_secs(1);
@@ -100,6 +106,7 @@ impl Limiters {
                 window,
                 ClientKey {
                     trusted: trusted.clone(),
+                    header,
                     shape,
                 },
             )

@@ -112,10 +112,11 @@ pub async fn sign_in(
     attempt: SignInAttempt,
     now: i64,
 ) -> Result<SignIn, StoreError> {
-    // A saturated pool refuses before anything is counted (checked again on submit).
-    if services.passwords.queued() >= services.passwords.capacity() {
+    // A place for the password check first: a saturated pool refuses before
+    // anything is read, counted or recorded.
+    let Ok(reservation) = services.passwords.reserve() else {
         return Ok(SignIn::Busy);
-    }
+    };
     let lookup = attempt.username.clone();
     let user = services
         .store
@@ -135,7 +136,7 @@ pub async fn sign_in(
         || services.dummy_password_hash.clone(),
         |u| u.password_hash.clone(),
     );
-    let matches = match services.passwords.verify(attempt.password, hash).await {
+    let matches = match reservation.verify(attempt.password, hash).await {
         Ok(matches) => matches,
         Err(PoolError::Busy) => return Ok(SignIn::Busy),
         Err(PoolError::Stopped) => {

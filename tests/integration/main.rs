@@ -6,6 +6,7 @@ mod authorization_flow;
 mod cli;
 mod discovery;
 mod grant_fixes;
+mod hardening;
 mod health;
 mod issuer_path;
 mod keys;
