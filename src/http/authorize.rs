@@ -35,7 +35,7 @@ async fn authorize_get(
 async fn authorize_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
     let params = form::params(&req, &body);
     authorize(state, req, params).await

@@ -43,6 +43,7 @@ pub async fn authenticated_form(
     body: &[u8],
 ) -> Result<(Params, AuthenticatedClient), OAuthFailure> {
     let params = form::params(req, body)?;
+    params.check_characters()?;
     let client = authenticate(state, req, &params).await?;
     Ok((params, client))
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{self, PageError};
-use super::{flow, AppState};
+use super::{flow, form, AppState};
 use crate::protocol::params::Params;
 use crate::service::authorization::{self, ConsentDecision, Step};
 use crate::service::tokens::parse_scope;
@@ -78,7 +78,7 @@ async fn render(
 async fn consent_decision(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
     let (params, pending) = flow::submitted_form(&state, &req, &body).await?;
     let decision = match params.get("decision") {

@@ -71,6 +71,7 @@ pub async fn submitted_form(
     body: &[u8],
 ) -> Result<(Params, PendingRequestRow), PageError> {
     let params = form::params(req, body)
+        .and_then(|params| params.check_characters().map(|()| params))
         .map_err(|e| PageError::bad_request("The form could not be read", e.description()))?;
     let pending = pending(state, req, params.get("request")).await?;
     csrf::check(Some(&pending.csrf_token), params.get("csrf_token"))?;

@@ -1,7 +1,13 @@
 //! Form bodies of the OAuth endpoints and pages (`application/x-www-form-urlencoded`).
 
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::HttpRequest;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
+use futures_core::Stream;
 
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
@@ -32,4 +38,39 @@ pub fn params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
         return Err(OAuthError::InvalidRequest("the body is too large"));
     }
     Params::from_urlencoded(body)
+}
+
+/// A request body read up to one byte past [`MAX_FORM_BYTES`] and no further, so
+/// that an oversized form reaches [`params`] (and gets the endpoint's own error:
+/// OAuth JSON or a page) instead of actix's plain-text 413, and the rest of a huge
+/// upload is never buffered.
+pub struct FormBody(pub Bytes);
+
+impl std::ops::Deref for FormBody {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl FromRequest for FormBody {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<FormBody, actix_web::Error>>>>;
+
+    fn from_request(_: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = BytesMut::new();
+            while body.len() <= MAX_FORM_BYTES {
+                let Some(chunk) = poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await else {
+                    break;
+                };
+                let chunk = chunk?;
+                let room = MAX_FORM_BYTES + 1 - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(FormBody(body.freeze()))
+        })
+    }
 }

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, oauth_response, AppState};
+use super::{client_auth, form, oauth_response, AppState};
 use crate::service::introspection::{self, Introspection};
 use crate::service::OAuthFailure;
 
@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
 async fn introspect(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: form::FormBody,
 ) -> HttpResponse {
     oauth_response::answer(introspection(&state, &req, &body).await)
 }

@@ -8,9 +8,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::metrics::LoginOutcome;
 use super::pages::{self, PageError};
-use super::{client_address, flow, AppState};
+use super::{client_address, flow, form, AppState};
 use crate::clock::seconds;
 use crate::crypto::Secret;
+use crate::protocol::login;
 use crate::protocol::params::Params;
 use crate::service::authorization;
 use crate::service::sessions::{self, SignIn, SignInAttempt};
@@ -66,15 +67,22 @@ async fn render(
 async fn login_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
     let (params, pending) = flow::submitted_form(&state, &req, &body).await?;
     let username = params.get("username").unwrap_or("").to_owned();
+    let password = params.get("password").unwrap_or("");
+    if !login::credentials_well_formed(&username, password) {
+        return Err(PageError::bad_request(
+            "The form could not be read",
+            "The username or password is too long or holds characters that cannot be typed. Go back and try again.",
+        ));
+    }
     let attempt = SignInAttempt {
         pending_id: pending.id.clone(),
         client_id: pending.client_id.clone(),
         username: username.clone(),
-        password: Secret::new(params.get("password").unwrap_or("").to_owned()),
+        password: Secret::new(password.to_owned()),
         ip: client_address::of_request(&state, &req).map(|ip| ip.to_string()),
         previous_session: state.cookies.session_id(&req),
     };

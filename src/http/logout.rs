@@ -33,6 +33,7 @@ async fn logout_get(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::from_urlencoded(req.query_string().as_bytes())
+        .and_then(|params| params.check_characters().map(|()| params))
         .map_err(|e| refused(LogoutError(e.description().to_owned())))?;
     end_session(&state, &req, &params).await
 }
@@ -42,10 +43,11 @@ async fn logout_get(
 async fn logout_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let params =
-        form::params(&req, &body).map_err(|e| refused(LogoutError(e.description().to_owned())))?;
+    let params = form::params(&req, &body)
+        .and_then(|params| params.check_characters().map(|()| params))
+        .map_err(|e| refused(LogoutError(e.description().to_owned())))?;
     if params.get("csrf_token").is_some() {
         confirmed(&state, &req, &params).await
     } else {

@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, cors, oauth_response, AppState};
+use super::{client_auth, cors, form, oauth_response, AppState};
 use crate::service::introspection;
 
 pub const REVOCATION_PATH: &str = "/revoke";
@@ -18,7 +18,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     );
 }
 
-async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: form::FormBody,
+) -> HttpResponse {
     let (params, client) = match client_auth::authenticated_form(&state, &req, &body).await {
         Ok(found) => found,
         Err(e) => return oauth_response::failure(e),

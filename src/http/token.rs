@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, cors, oauth_response, AppState};
+use super::{client_auth, cors, form, oauth_response, AppState};
 use crate::service::tokens;
 
 pub const TOKEN_PATH: &str = "/token";
@@ -18,7 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     );
 }
 
-async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn token(state: web::Data<AppState>, req: HttpRequest, body: form::FormBody) -> HttpResponse {
     let client = match client_auth::authenticated_form(&state, &req, &body).await {
         Ok(client) => client,
         Err(e) => return oauth_response::failure(e),

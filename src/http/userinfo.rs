@@ -33,7 +33,7 @@ async fn userinfo_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 async fn userinfo_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: form::FormBody,
 ) -> HttpResponse {
     let is_form = req
         .headers()

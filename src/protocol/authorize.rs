@@ -5,7 +5,7 @@
 use super::client_metadata::{ClientMetadata, GrantType};
 use super::error::OAuthError;
 use super::interaction::{self, IdTokenHint, Interaction};
-use super::params::Params;
+use super::params::{has_control, Params};
 use super::scope::{self, Scope};
 use super::{pkce, redirect_uri};
 
@@ -59,9 +59,15 @@ pub struct ErrorRedirect {
 
 /// The `client_id` of the request: without it there is nobody to answer but the user.
 pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
-    params.get("client_id").ok_or_else(|| {
+    let id = params.get("client_id").ok_or_else(|| {
         AuthorizeError::ErrorPage("The request names no application (client_id is missing).".into())
-    })
+    })?;
+    if has_control(id) {
+        return Err(AuthorizeError::ErrorPage(
+            "The request names no valid application (client_id holds a control character).".into(),
+        ));
+    }
+    Ok(id)
 }
 
 /// Checks the request of `client` (`None` when the `client_id` is unknown);
@@ -91,6 +97,7 @@ pub fn validate(
             error,
         })
     };
+    params.check_characters().map_err(redirect_error)?;
     check_response_type(params).map_err(redirect_error)?;
     check_unsupported_parameters(params).map_err(redirect_error)?;
     if !client.grant_types.contains(&GrantType::AuthorizationCode) {

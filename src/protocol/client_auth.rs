@@ -6,7 +6,7 @@ use base64::Engine;
 
 use super::client_metadata::AuthMethod;
 use super::error::OAuthError;
-use super::params::Params;
+use super::params::{form_decode, has_control, Params};
 use crate::crypto::Secret;
 
 /// What the request presented: who it claims to be, how, and the secret if any.
@@ -83,30 +83,12 @@ fn decode_basic(encoded: &str) -> Result<(String, String), OAuthError> {
     let bytes = STANDARD.decode(encoded).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
-    let id = form_decode(id).ok_or_else(malformed)?;
-    let secret = form_decode(secret).ok_or_else(malformed)?;
-    if id.is_empty() {
+    let id = form_decode(id.as_bytes()).ok_or_else(malformed)?;
+    let secret = form_decode(secret.as_bytes()).ok_or_else(malformed)?;
+    if id.is_empty() || has_control(&id) || has_control(&secret) {
         return Err(malformed());
     }
     Ok((id, secret))
-}
-
-/// The form-urlencoded decoding of one value: `+` is a space, `%XX` a byte.
-fn form_decode(text: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = (bytes.next()? as char).to_digit(16)?;
-                let lo = (bytes.next()? as char).to_digit(16)?;
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-            }
-            b => out.push(b),
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Why client authentication failed: kept for the audit trail only. RFC 6749 §5.2

@@ -75,8 +75,20 @@ impl OAuthError {
         }
     }
 
-    /// The `error_description` value of the response.
+    /// The `error_description` value of the response: the fixed text, or — should a
+    /// text ever break RFC 6749 §5.2's character set — a plain fallback, so that no
+    /// response carries such a character (debug builds fail loudly instead).
     pub fn description(&self) -> &'static str {
+        let text = self.text();
+        debug_assert!(is_description_charset(text), "error_description {text:?}");
+        if is_description_charset(text) {
+            text
+        } else {
+            "the request was refused"
+        }
+    }
+
+    fn text(&self) -> &'static str {
         match self {
             OAuthError::InvalidRequest(d)
             | OAuthError::InvalidClient(d)

@@ -17,6 +17,22 @@
 //! - A locked attempt reads exactly like a wrong password, after the same argon2
 //!   work (that part is the caller's): the page and the timing tell nothing.
 
+/// The longest username accepted at the login form, in characters.
+pub const MAX_USERNAME_CHARS: usize = 256;
+/// The longest password accepted, in bytes (NIST SP 800-63B §5.1.1.2 asks for at
+/// least 64 characters; argon2 would take more, but nobody types a kilobyte).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Whether a login form's username and password can be credentials at all: not
+/// too long, no control characters. Anything else is a malformed form (400),
+/// refused before it is hashed, counted or stored; it says nothing about accounts.
+pub fn credentials_well_formed(username: &str, password: &str) -> bool {
+    username.chars().count() <= MAX_USERNAME_CHARS
+        && password.len() <= MAX_PASSWORD_BYTES
+        && !username.chars().any(char::is_control)
+        && !password.chars().any(|c| c.is_ascii_control())
+}
+
 /// A throttling rule: failures before a lock, the first lock, the longest lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {

@@ -11,15 +11,38 @@ pub struct Params(BTreeMap<String, String>);
 
 impl Params {
     /// Decodes `application/x-www-form-urlencoded` text (a query string or a form
-    /// body). A repeated parameter is `invalid_request` (RFC 6749 §3.1).
+    /// body). A repeated parameter is `invalid_request` (RFC 6749 §3.1), and so is
+    /// one that does not decode to UTF-8 (RFC 6749 Appendix B): never replaced by
+    /// U+FFFD and let through.
     pub fn from_urlencoded(text: &[u8]) -> Result<Params, OAuthError> {
         let mut map = BTreeMap::new();
-        for (name, value) in url::form_urlencoded::parse(text) {
-            if map.insert(name.to_string(), value.into_owned()).is_some() {
+        for pair in text.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &pair[..0]),
+            };
+            let (Some(name), Some(value)) = (form_decode(name), form_decode(value)) else {
+                return Err(OAuthError::InvalidRequest(
+                    "a parameter is not valid UTF-8 form encoding",
+                ));
+            };
+            if map.insert(name, value).is_some() {
                 return Err(OAuthError::InvalidRequest("a parameter is repeated"));
             }
         }
         Ok(Params(map))
+    }
+
+    /// RFC 6749 Appendix A: parameter values are printable characters; a control
+    /// character (U+0000–U+001F, U+007F) is `invalid_request`, refused before any
+    /// value reaches a database (Postgres refuses NUL in text) or a log.
+    pub fn check_characters(&self) -> Result<(), OAuthError> {
+        if self.0.iter().any(|(n, v)| has_control(n) || has_control(v)) {
+            return Err(OAuthError::InvalidRequest(
+                "a parameter holds a control character",
+            ));
+        }
+        Ok(())
     }
 
     /// The value of `name`; `None` when absent or empty (RFC 6749 §3.1).
@@ -35,6 +58,30 @@ impl Params {
         self.get(name)
             .ok_or_else(|| OAuthError::InvalidRequest(missing(name)))
     }
+}
+
+/// Whether `text` holds a C0 control character or DEL.
+pub fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_control())
+}
+
+/// The `application/x-www-form-urlencoded` decoding of one name or value: `+` is a
+/// space, `%XX` a byte; `None` for a bad escape or bytes that are not UTF-8.
+pub fn form_decode(text: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.iter().copied();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = char::from(bytes.next()?).to_digit(16)?;
+                let lo = char::from(bytes.next()?).to_digit(16)?;
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
+            }
+            b => out.push(b),
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The fixed description of a missing required parameter (descriptions are never

@@ -74,7 +74,7 @@ pub fn verify(stored_challenge: Option<&str>, verifier: Option<&str>) -> Result<
     // RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
     if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_unreserved) {
         return Err(OAuthError::InvalidGrant(
-            "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
+            "code_verifier must be 43 to 128 unreserved characters (RFC 7636 section 4.1)",
         ));
     }
     let pkce = Pkce::required();

@@ -136,7 +136,8 @@ pub async fn pending(
     browser_id: Option<&str>,
     now: i64,
 ) -> Result<Pending, StoreError> {
-    let Some(id) = id.map(str::to_owned) else {
+    // Our ids are base64url tokens: anything else is unknown without a lookup.
+    let Some(id) = id.filter(|id| is_token_shaped(id)).map(str::to_owned) else {
         return Ok(Pending::Gone);
     };
     let Some(row) = store
@@ -152,6 +153,14 @@ pub async fn pending(
     } else {
         Pending::OtherBrowser
     })
+}
+
+/// Whether `text` could be one of our random tokens (base64url, at most 128 chars).
+fn is_token_shaped(text: &str) -> bool {
+    text.len() <= 128
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The checked request a pending row holds.

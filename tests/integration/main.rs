@@ -3,6 +3,7 @@
 //! and drives the real server over HTTP or the real binary over its command line.
 
 mod authorization_flow;
+mod bad_input;
 mod cli;
 mod discovery;
 mod grant_fixes;
