@@ -15,6 +15,7 @@ mod lifecycle;
 mod oauth_support;
 mod openid_connect;
 mod prompt;
+mod properties;
 mod relying_party;
 mod rotation_with_resource_server;
 mod rp_logout;
