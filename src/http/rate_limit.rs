@@ -30,6 +30,8 @@ use crate::config::{ForwardedHeader, RateLimits};
 enum Shape {
     /// RFC 6749 §5.2-style JSON.
     OAuth,
+    /// The same JSON, readable cross-origin like every UserInfo answer.
+    Bearer,
     /// An HTML page.
     Page,
 }
@@ -66,6 +68,14 @@ impl KeyExtractor for ClientKey {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut response = match self.shape {
             Shape::OAuth => oauth_response::too_many_requests(),
+            Shape::Bearer => {
+                let mut response = oauth_response::too_many_requests();
+                response.headers_mut().insert(
+                    actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
+                response
+            }
             Shape::Page => pages::error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests",
@@ -116,7 +126,7 @@ impl Limiters {
             authorize: budget(limits.authorize_per_minute, minute, Shape::Page)?,
             token: budget(limits.token_per_second, second, Shape::OAuth)?,
             introspection: budget(limits.introspection_per_second, second, Shape::OAuth)?,
-            userinfo: budget(limits.userinfo_per_second, second, Shape::OAuth)?,
+            userinfo: budget(limits.userinfo_per_second, second, Shape::Bearer)?,
         })
     }
 

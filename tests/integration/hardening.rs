@@ -363,6 +363,13 @@ async fn the_token_endpoint_answers_429_in_oauth_json() {
     })
     .await;
     assert!(served >= 1, "{served}");
+    // Browser apps read UserInfo cross-origin: its 429 is readable too.
+    assert_eq!(
+        refused.headers()["access-control-allow-origin"],
+        "*",
+        "{:?}",
+        refused.headers()
+    );
     assert_oauth_429(refused).await;
 
     let (served, refused) = served_until_refused(move || async move {
