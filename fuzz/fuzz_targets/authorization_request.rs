@@ -43,13 +43,26 @@ fuzz_target!(|query: &[u8]| {
     let to_client = |uri: &str| {
         REGISTERED.contains(&uri) || uri.starts_with("http://127.0.0.1:") && uri.ends_with("/cb")
     };
-    match authorize::validate(&params, client_id, Some(client), policy, IdTokenHint::Absent) {
+    match authorize::validate(
+        &params,
+        client_id,
+        Some(client),
+        policy,
+        IdTokenHint::Absent,
+    ) {
         Ok(request) => {
             assert!(to_client(&request.redirect_uri), "{}", request.redirect_uri);
-            assert!(request.code_challenge.is_some(), "a public client without PKCE");
+            assert!(
+                request.code_challenge.is_some(),
+                "a public client without PKCE"
+            );
         }
         Err(AuthorizeError::Redirect(redirect)) => {
-            assert!(to_client(&redirect.redirect_uri), "{}", redirect.redirect_uri);
+            assert!(
+                to_client(&redirect.redirect_uri),
+                "{}",
+                redirect.redirect_uri
+            );
             assert!(is_description_charset(redirect.error.description()));
         }
         Err(AuthorizeError::ErrorPage(_)) => {}
