@@ -477,7 +477,7 @@ fn admin_store(config: &Config) -> Result<(Store, tokio::runtime::Runtime), Fail
         .enable_all()
         .build()
         .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
-    let store = Store::open(&config.database_url, 1)?;
+    let store = Store::open(&config.database_url, 1, config.database_timeout)?;
     Ok((store, runtime))
 }
 

@@ -106,11 +106,12 @@ pub async fn start(
     let config = Arc::new(config);
     let url = config.database_url.clone();
     let pool_size = config.pool_size;
+    let database_timeout = config.database_timeout;
     let migrate = options.migrate;
     let argon2 = config.argon2;
     let (store, secret_hasher, successors, dummy_password_hash) =
         tokio::task::spawn_blocking(move || {
-            let store = Store::open(&url, pool_size)?;
+            let store = Store::open(&url, pool_size, database_timeout)?;
             let mut conn = store.conn()?;
             if migrate {
                 for version in migrations::run_pending(&mut conn)? {
@@ -199,8 +200,11 @@ pub async fn start(
 
 /// Every 10 minutes, deletes expired codes, sessions, families and revoked token
 /// ids, and audit events past `audit_retention`, until the server's state is dropped.
+/// With several instances on one database, the one that claims the purge lease does
+/// it (`service::audit::purge`); the others skip that round.
 fn spawn_purge(state: &web::Data<http::AppState>) {
     let weak = Arc::downgrade(&state.clone().into_inner());
+    let holder = crypto::random::identifier().unwrap_or_else(|_| "instance".to_owned());
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(std::time::Duration::from_secs(600));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -210,9 +214,11 @@ fn spawn_purge(state: &web::Data<http::AppState>) {
             let Some(state) = weak.upgrade() else { break };
             let services = &state.services;
             let retention = clock::seconds(services.config.audit_retention);
-            match service::audit::purge(&services.store, retention, state.clock.now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "purged expired rows"),
+            let now = state.clock.now();
+            match service::audit::purge(&services.store, retention, &holder, now).await {
+                Ok(Some(0)) => {}
+                Ok(Some(n)) => tracing::info!(rows = n, "purged expired rows"),
+                Ok(None) => tracing::debug!("another instance holds the purge lease"),
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
             }
         }

@@ -66,6 +66,41 @@ impl DatabaseUrl {
         }
     }
 
+    /// The URL with libpq's failure bounds added where the operator set none, so
+    /// that a database that is away or unreachable fails a request within `wait`
+    /// instead of hanging: `connect_timeout`, TCP keepalives (a dead peer is noticed
+    /// in about a minute on an idle connection) and `tcp_user_timeout` (unacknowledged
+    /// data). SQLite is returned as is.
+    pub fn with_timeouts(&self, wait: std::time::Duration) -> DatabaseUrl {
+        let DatabaseUrl::Postgres { url } = self else {
+            return self.clone();
+        };
+        let Ok(mut parsed) = url::Url::parse(url) else {
+            return self.clone();
+        };
+        let present: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        // libpq rounds connect_timeout up to 2 s.
+        let seconds = wait.as_secs().max(2).to_string();
+        let millis = wait.as_millis().max(1_000).to_string();
+        let defaults = [
+            ("connect_timeout", seconds.as_str()),
+            ("keepalives", "1"),
+            ("keepalives_idle", "30"),
+            ("keepalives_interval", "10"),
+            ("keepalives_count", "3"),
+            ("tcp_user_timeout", millis.as_str()),
+        ];
+        {
+            let mut pairs = parsed.query_pairs_mut();
+            for (key, value) in defaults {
+                if !present.iter().any(|k| k == key) {
+                    pairs.append_pair(key, value);
+                }
+            }
+        }
+        DatabaseUrl::Postgres { url: parsed.into() }
+    }
+
     /// `sqlite` or `postgres`, for logs and health answers.
     pub fn backend_name(&self) -> &'static str {
         match self {
@@ -204,6 +239,27 @@ mod tests {
         assert!(
             format!("{url:?}").contains("admin:REDACTED@db.internal"),
             "{url:?}"
+        );
+    }
+
+    #[test]
+    fn postgres_gets_libpq_timeouts_unless_the_operator_set_them() {
+        let url =
+            DatabaseUrl::parse("postgres://u@db.internal/app?sslmode=require&keepalives_idle=5")
+                .unwrap()
+                .with_timeouts(std::time::Duration::from_secs(3));
+        let DatabaseUrl::Postgres { url } = url else {
+            panic!("postgres stays postgres")
+        };
+        assert!(url.contains("sslmode=require"), "{url}");
+        assert!(url.contains("keepalives_idle=5"), "{url}");
+        assert!(!url.contains("keepalives_idle=30"), "{url}");
+        assert!(url.contains("connect_timeout=3"), "{url}");
+        assert!(url.contains("tcp_user_timeout=3000"), "{url}");
+        let sqlite = DatabaseUrl::parse("sqlite://x.db").unwrap();
+        assert_eq!(
+            sqlite.with_timeouts(std::time::Duration::from_secs(3)),
+            sqlite
         );
     }
 }

@@ -50,6 +50,11 @@ pub const SETTINGS: &[Setting] = &[
         doc: "tracing filter, e.g. `info` or `portcullis=debug,actix_web=info`",
     },
     Setting {
+        key: "database_timeout",
+        default: "3",
+        doc: "seconds a request waits for a database connection (and libpq's connect and TCP timeouts) before it is answered 503 with `Retry-After`: while the database is away nothing hangs (1 to 60)",
+    },
+    Setting {
         key: "pool_size",
         default: "8",
         doc: "database connections kept in the pool (1 to 256)",
@@ -117,7 +122,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "master_key_file",
         default: "",
-        doc: "file holding the master key when master_key is empty, created 0600 on first start. Empty: `<database file>.master-key` beside a SQLite database, `portcullis.master-key` in the working directory with Postgres",
+        doc: "file holding the master key when master_key is empty, created 0600 on first start. Empty: `<database file>.master-key` beside a SQLite database; with Postgres one of master_key or master_key_file is required",
     },
     Setting {
         key: "authorization_request_lifetime",
@@ -255,6 +260,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub log: String,
     pub pool_size: u32,
+    /// How long a request waits for the database before a 503.
+    pub database_timeout: Duration,
     pub lifetimes: Lifetimes,
     pub argon2: Argon2Params,
     pub keys: KeyPolicy,
@@ -572,6 +579,9 @@ impl RawValues {
                     .map_err(|e| format!("not a valid tracing filter: {e}"))
             })?,
             pool_size: self.parse("pool_size", |v| parse_in_range(v, 1, 256))?,
+            database_timeout: self.parse("database_timeout", |v| {
+                parse_in_range(v, 1, 60).map(Duration::from_secs)
+            })?,
             lifetimes,
             argon2: Argon2Params {
                 memory_kib: self.parse("argon2_memory_kib", |v| {
@@ -717,6 +727,15 @@ impl RawValues {
             })?,
             master_key: match self.get("master_key").0.trim() {
                 "" => MasterKeySource::File(match self.get("master_key_file").0.trim() {
+                    // DESIGN.md §2: instances on different hosts share one Postgres
+                    // database, so they must share one master key; a key file made
+                    // by each in its own directory would split them silently.
+                    "" if matches!(database_url, DatabaseUrl::Postgres { .. }) => {
+                        return Err(self.invalid(
+                            "master_key",
+                            "is required with Postgres: set PORTCULLIS_MASTER_KEY (base64 of 32 bytes, the same for every instance) or an explicit master_key_file",
+                        ))
+                    }
                     "" => default_master_key_file(database_url),
                     path => PathBuf::from(path),
                 }),

@@ -15,6 +15,12 @@ use crate::service::OAuthFailure;
 pub fn failure(failure: OAuthFailure) -> HttpResponse {
     match failure {
         OAuthFailure::Refused(e) => error_response(&e),
+        OAuthFailure::Unavailable(detail) => {
+            tracing::warn!(%detail, "database unavailable");
+            unavailable(error_response(&OAuthError::TemporarilyUnavailable(
+                "the server cannot reach its database; retry shortly",
+            )))
+        }
         OAuthFailure::Internal(detail) => {
             tracing::error!(%detail, "request failed");
             error_response(&OAuthError::ServerError(
@@ -22,6 +28,15 @@ pub fn failure(failure: OAuthFailure) -> HttpResponse {
             ))
         }
     }
+}
+
+/// Adds `Retry-After: 1` (RFC 9110 §10.2.3) to a 503.
+pub fn unavailable(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// RFC 6749 §5.1: token answers are never cached.

@@ -67,6 +67,8 @@ pub enum PageError {
     Forbidden,
     /// 500: details go to the log only.
     Server(String),
+    /// 503 with `Retry-After`: the database is away.
+    Unavailable(String),
 }
 
 impl PageError {
@@ -84,14 +86,18 @@ impl std::fmt::Display for PageError {
         match self {
             PageError::BadRequest { title, .. } => f.write_str(title),
             PageError::Forbidden => f.write_str("forbidden form"),
-            PageError::Server(detail) => f.write_str(detail),
+            PageError::Server(detail) | PageError::Unavailable(detail) => f.write_str(detail),
         }
     }
 }
 
 impl From<crate::store::StoreError> for PageError {
     fn from(e: crate::store::StoreError) -> Self {
-        PageError::Server(e.to_string())
+        if e.is_unavailable() {
+            PageError::Unavailable(e.to_string())
+        } else {
+            PageError::Server(e.to_string())
+        }
     }
 }
 
@@ -113,6 +119,7 @@ impl actix_web::ResponseError for PageError {
             PageError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             PageError::Forbidden => StatusCode::FORBIDDEN,
             PageError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -125,6 +132,14 @@ impl actix_web::ResponseError for PageError {
                 "The form was not sent from this page or has expired. Go back, reload the page and try again.",
             ),
             PageError::Server(detail) => server_error(detail),
+            PageError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                super::oauth_response::unavailable(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Please try again in a moment",
+                    "The server cannot reach its database right now. Nothing was lost: go back and try again in a moment.",
+                ))
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
-use super::{form, AppState};
+use super::{form, oauth_response, AppState};
 use crate::protocol::bearer::{self, BearerError};
 use crate::protocol::params::Params;
 use crate::service::userinfo::{self, UserInfoFailure};
@@ -68,6 +68,14 @@ async fn answer(state: &AppState, req: &HttpRequest, body: Option<Params>) -> Ht
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(info),
         Err(UserInfoFailure::Refused(e)) => bearer_error(&e),
+        Err(UserInfoFailure::Internal(e)) if e.is_unavailable() => {
+            tracing::warn!(detail = %e, "userinfo: database unavailable");
+            oauth_response::unavailable(
+                with_cors(HttpResponse::ServiceUnavailable())
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .json(serde_json::json!({ "error": "temporarily_unavailable" })),
+            )
+        }
         Err(UserInfoFailure::Internal(e)) => {
             tracing::error!(detail = %e, "userinfo failed");
             with_cors(HttpResponse::InternalServerError())

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::AdminError;
 use crate::store::audit::{self, AuditFilter, AuditRow};
-use crate::store::{purge, Store, StoreError};
+use crate::store::{purge, task_leases, Store, StoreError};
 
 /// The most events one read returns.
 pub const MAX_LIMIT: i64 = 10_000;
@@ -53,15 +53,31 @@ pub async fn list(store: &Store, mut filter: AuditFilter) -> Result<Vec<AuditEnt
         .collect::<Result<_, _>>()?)
 }
 
+/// The name of the purge task's lease.
+const PURGE_LEASE: &str = "purge";
+/// How long a purge may run before another instance may take over.
+const PURGE_LEASE_SECONDS: i64 = 540;
+
 /// The periodic clean-up: expired codes, sessions, pending requests, families and
-/// revoked token ids, and audit events older than `audit_retention` seconds.
-/// Returns how many rows went.
-pub async fn purge(store: &Store, audit_retention: i64, now: i64) -> Result<usize, StoreError> {
+/// revoked token ids, and audit events older than `audit_retention` seconds, deleted
+/// in batches. On several instances only the one that claims the purge lease runs
+/// it (`holder` names this instance); `None` when another holds it. Returns how many
+/// rows went.
+pub async fn purge(
+    store: &Store,
+    audit_retention: i64,
+    holder: &str,
+    now: i64,
+) -> Result<Option<usize>, StoreError> {
+    let holder = holder.to_owned();
     store
         .run(move |conn| {
-            let expired = purge::expired(conn, now)?;
-            let old_events = audit::delete_older_than(conn, now.saturating_sub(audit_retention))?;
-            Ok(expired + old_events)
+            if !task_leases::claim(conn, PURGE_LEASE, &holder, now, PURGE_LEASE_SECONDS)? {
+                return Ok(None);
+            }
+            let deleted = purge::expired(conn, now, now.saturating_sub(audit_retention));
+            task_leases::release(conn, PURGE_LEASE, &holder, now)?;
+            deleted.map(Some)
         })
         .await
 }

@@ -63,6 +63,8 @@ pub enum OAuthFailure {
     Refused(OAuthError),
     /// The server failed: logged, answered with `server_error` and no detail.
     Internal(String),
+    /// The database is away: 503 `temporarily_unavailable` with `Retry-After`.
+    Unavailable(String),
 }
 
 impl From<OAuthError> for OAuthFailure {
@@ -73,7 +75,11 @@ impl From<OAuthError> for OAuthFailure {
 
 impl From<StoreError> for OAuthFailure {
     fn from(e: StoreError) -> Self {
-        OAuthFailure::Internal(e.to_string())
+        if e.is_unavailable() {
+            OAuthFailure::Unavailable(e.to_string())
+        } else {
+            OAuthFailure::Internal(e.to_string())
+        }
     }
 }
 

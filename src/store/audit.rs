@@ -253,10 +253,19 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, St
     })?)
 }
 
-/// Deletes events that occurred before `before` (the retention setting); returns how many.
-pub fn delete_older_than(conn: &mut DbConn, before: i64) -> Result<usize, StoreError> {
+/// Deletes at most `limit` events that occurred before `before` (the retention
+/// setting); returns how many.
+pub fn delete_older_than(conn: &mut DbConn, before: i64, limit: i64) -> Result<usize, StoreError> {
+    let keys: Vec<String> = db_run!(conn, |c| audit_events::table
+        .select(audit_events::id)
+        .filter(audit_events::occurred_at.lt(before))
+        .limit(limit)
+        .load(c))?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
     Ok(db_run!(conn, |c| diesel::delete(
-        audit_events::table.filter(audit_events::occurred_at.lt(before))
+        audit_events::table.filter(audit_events::id.eq_any(&keys))
     )
     .execute(c))?)
 }

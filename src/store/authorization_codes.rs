@@ -85,10 +85,18 @@ pub fn record_access_token(
     Ok(())
 }
 
-/// Removes codes that expired before `before` (used or not).
-pub fn delete_expired(conn: &mut DbConn, before: i64) -> Result<usize, StoreError> {
+/// Removes at most `limit` codes that expired before `before` (used or not).
+pub fn delete_expired(conn: &mut DbConn, before: i64, limit: i64) -> Result<usize, StoreError> {
+    let keys: Vec<String> = db_run!(conn, |c| authorization_codes::table
+        .select(authorization_codes::code_hash)
+        .filter(authorization_codes::expires_at.lt(before))
+        .limit(limit)
+        .load(c))?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
     Ok(db_run!(conn, |c| diesel::delete(
-        authorization_codes::table.filter(authorization_codes::expires_at.lt(before))
+        authorization_codes::table.filter(authorization_codes::code_hash.eq_any(&keys))
     )
     .execute(c))?)
 }

@@ -72,10 +72,18 @@ pub fn take(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
     Ok(n == 1)
 }
 
-/// Removes expired requests; returns how many.
-pub fn delete_expired(conn: &mut DbConn, now: i64) -> Result<usize, StoreError> {
+/// Removes at most `limit` expired requests; returns how many.
+pub fn delete_expired(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize, StoreError> {
+    let keys: Vec<String> = db_run!(conn, |c| authorization_requests::table
+        .select(authorization_requests::id)
+        .filter(authorization_requests::expires_at.le(now))
+        .limit(limit)
+        .load(c))?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
     Ok(db_run!(conn, |c| diesel::delete(
-        authorization_requests::table.filter(authorization_requests::expires_at.le(now))
+        authorization_requests::table.filter(authorization_requests::id.eq_any(&keys))
     )
     .execute(c))?)
 }

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
+pub mod task_leases;
 pub mod users;
 
 use std::time::Duration;
@@ -68,6 +69,24 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database cannot be reached now — no connection within the
+    /// pool's wait, a connection refused or lost mid-query, a probe that timed out —
+    /// as opposed to a query the database refused. Requests answer 503 with
+    /// `Retry-After` for these, and the instance recovers by itself when the database
+    /// returns (the pool tests every connection before handing it out).
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            StoreError::Pool(_) | StoreError::Connect(_) | StoreError::Timeout => true,
+            StoreError::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            StoreError::Query(Error::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+
     /// True when the error is a unique-constraint violation (a duplicate key).
     pub fn is_unique_violation(&self) -> bool {
         matches!(
@@ -98,14 +117,18 @@ pub struct Store {
 impl Store {
     /// Opens one connection first so a bad URL, a refused connection or a missing
     /// database fails here with the driver's own message, then builds the pool.
-    pub fn open(url: &DatabaseUrl, pool_size: u32) -> Result<Store, StoreError> {
-        let manager = ConnectionManager::new(url.clone());
+    ///
+    /// `wait` bounds how long a request waits for a connection (and, on Postgres,
+    /// libpq's connect and TCP timeouts): while the database is away, requests fail
+    /// within it instead of hanging.
+    pub fn open(url: &DatabaseUrl, pool_size: u32, wait: Duration) -> Result<Store, StoreError> {
+        let manager = ConnectionManager::new(url.with_timeouts(wait));
         let first = manager.establish()?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
             .test_on_check_out(true)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(wait)
             .idle_timeout(Some(Duration::from_secs(600)))
             .build_unchecked(manager);
         drop(first);

@@ -219,11 +219,19 @@ pub fn families_from_code(conn: &mut DbConn, code_hash: &str) -> Result<Vec<Stri
         .load(c))?)
 }
 
-/// Removes families whose absolute lifetime ended before `before`, with their tokens.
-pub fn delete_expired(conn: &mut DbConn, before: i64) -> Result<usize, StoreError> {
+/// Removes at most `limit` families whose absolute lifetime ended before `before`,
+/// with their tokens.
+pub fn delete_expired(conn: &mut DbConn, before: i64, limit: i64) -> Result<usize, StoreError> {
+    let keys: Vec<String> = db_run!(conn, |c| refresh_token_families::table
+        .select(refresh_token_families::id)
+        .filter(refresh_token_families::absolute_expires_at.lt(before))
+        .limit(limit)
+        .load(c))?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
     Ok(db_run!(conn, |c| diesel::delete(
-        refresh_token_families::table
-            .filter(refresh_token_families::absolute_expires_at.lt(before))
+        refresh_token_families::table.filter(refresh_token_families::id.eq_any(&keys))
     )
     .execute(c))?)
 }

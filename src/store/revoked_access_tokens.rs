@@ -31,10 +31,18 @@ pub fn is_revoked(conn: &mut DbConn, jti: &str) -> Result<bool, StoreError> {
     Ok(n > 0)
 }
 
-/// Forgets ids of tokens that have expired.
-pub fn delete_expired(conn: &mut DbConn, now: i64) -> Result<usize, StoreError> {
+/// Forgets at most `limit` ids of tokens that have expired.
+pub fn delete_expired(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize, StoreError> {
+    let keys: Vec<String> = db_run!(conn, |c| revoked_access_tokens::table
+        .select(revoked_access_tokens::jti)
+        .filter(revoked_access_tokens::expires_at.le(now))
+        .limit(limit)
+        .load(c))?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
     Ok(db_run!(conn, |c| diesel::delete(
-        revoked_access_tokens::table.filter(revoked_access_tokens::expires_at.le(now))
+        revoked_access_tokens::table.filter(revoked_access_tokens::jti.eq_any(&keys))
     )
     .execute(c))?)
 }

@@ -416,14 +416,42 @@ fn mistyped_postgres_url_fails_and_creates_no_file() {
 #[test]
 fn unreachable_postgres_fails_with_the_driver_error() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [(
-        "PORTCULLIS_DATABASE_URL",
-        "postgres://postgres@127.0.0.1:1/test".to_owned(),
-    )];
+    let env = [
+        (
+            "PORTCULLIS_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/test".to_owned(),
+        ),
+        (
+            "PORTCULLIS_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        ),
+    ];
     let out = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert_fails(&out, 1, "cannot connect to the database");
     assert!(stderr(&out).contains("127.0.0.1"), "{}", stderr(&out));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// DESIGN.md §2: instances on Postgres must share one master key, so none is made
+/// up per instance: without `PORTCULLIS_MASTER_KEY` (or an explicit key file) the
+/// start is refused before anything is written, naming the setting.
+#[test]
+fn postgres_without_a_master_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [(
+        "PORTCULLIS_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+    )];
+    for command in [&["migrate"][..], &["serve"][..]] {
+        let out = portcullis_in(dir.path(), &env, command, None);
+        assert_fails(&out, 1, "PORTCULLIS_MASTER_KEY");
+        assert!(stderr(&out).contains("master_key"), "{}", stderr(&out));
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no key file made up"
+    );
 }
 
 #[test]
@@ -437,7 +465,7 @@ fn migrate_creates_a_missing_sqlite_file_and_is_idempotent() {
     let first = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(path.exists());
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 4 migration"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 5 migration"));
     let second = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));

@@ -95,7 +95,8 @@ impl TestApp {
                 .enable_all()
                 .build()
                 .unwrap();
-            let store = portcullis::store::Store::open(&url, 1).unwrap();
+            let store = portcullis::store::Store::open(&url, 1, std::time::Duration::from_secs(10))
+                .unwrap();
             runtime.block_on(operation(store, now)).unwrap()
         })
         .join()

@@ -70,6 +70,10 @@ fn unreachable_database_refuses_to_serve() {
             "postgres://postgres@127.0.0.1:1/test".to_owned(),
         ),
         ("PORTCULLIS_BIND", format!("127.0.0.1:{}", free_port())),
+        (
+            "PORTCULLIS_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        ),
     ];
     let out = portcullis_in(dir.path(), &env, &["serve"], None);
     assert_fails(&out, 1, "cannot connect to the database");

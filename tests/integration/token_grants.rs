@@ -813,7 +813,7 @@ async fn purging_removes_only_what_has_expired() {
     let mut conn = app.db.connect();
     use portcullis::clock::Clock;
     let now = app.clock.now();
-    portcullis::store::purge::expired(&mut conn, now).unwrap();
+    portcullis::store::purge::expired(&mut conn, now, i64::MIN).unwrap();
     assert_eq!(
         app.introspect(&client, &rt).await["active"],
         true,
@@ -821,7 +821,7 @@ async fn purging_removes_only_what_has_expired() {
     );
     // Past the absolute refresh lifetime (90 days), the family is gone.
     let later = now + 91 * 86_400;
-    assert!(portcullis::store::purge::expired(&mut conn, later).unwrap() >= 2);
+    assert!(portcullis::store::purge::expired(&mut conn, later, i64::MIN).unwrap() >= 2);
     app.clock.set(later);
     let (status, _) = app
         .token_json(
