@@ -76,15 +76,19 @@ impl StoreError {
     /// returns (the pool tests every connection before handing it out).
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
-        match self {
-            StoreError::Pool(_) | StoreError::Connect(_) | StoreError::Timeout => true,
-            StoreError::Query(Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )) => true,
-            StoreError::Query(Error::BrokenTransactionManager) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            StoreError::Pool(_)
+                | StoreError::Connect(_)
+                | StoreError::Timeout
+                | StoreError::Query(
+                    Error::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection
+                            | DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    ) | Error::BrokenTransactionManager
+                )
+        )
     }
 
     /// True when the error is a unique-constraint violation (a duplicate key).
