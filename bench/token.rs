@@ -100,9 +100,15 @@ async fn main() {
     .unwrap();
     tokio::spawn(server);
 
-    let store =
-        portcullis::store::Store::open(&database_url, 1, std::time::Duration::from_secs(10))
-            .unwrap();
+    let store = portcullis::store::Store::open(
+        &database_url,
+        &portcullis::store::PoolSettings {
+            size: 1,
+            wait: std::time::Duration::from_secs(10),
+            statement_cache: true,
+        },
+    )
+    .unwrap();
     let algs = [KeyAlg::Rs256, KeyAlg::Es256];
     let register = |alg: &'static str| {
         let (store, algs) = (store.clone(), algs);

@@ -464,7 +464,9 @@ fn admin_connection(config: &Config) -> Result<DbConn, Failure> {
 /// A direct connection (no pool) after applying pending migrations; also returns
 /// the versions applied.
 fn migrated_connection(config: &Config) -> Result<(DbConn, Vec<String>), Failure> {
-    let mut conn = ConnectionManager::new(config.database_url.clone()).establish()?;
+    let mut conn =
+        ConnectionManager::new(config.database_url.clone(), config.postgres_statement_cache)
+            .establish()?;
     let applied = migrations::run_pending(&mut conn)?;
     Ok((conn, applied))
 }
@@ -477,7 +479,10 @@ fn admin_store(config: &Config) -> Result<(Store, tokio::runtime::Runtime), Fail
         .enable_all()
         .build()
         .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
-    let store = Store::open(&config.database_url, 1, config.database_timeout)?;
+    let store = Store::open(
+        &config.database_url,
+        &crate::store::PoolSettings::of(config, 1),
+    )?;
     Ok((store, runtime))
 }
 

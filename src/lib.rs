@@ -105,13 +105,12 @@ pub async fn start(
     keys::jwt_provider::install();
     let config = Arc::new(config);
     let url = config.database_url.clone();
-    let pool_size = config.pool_size;
-    let database_timeout = config.database_timeout;
+    let pool = store::PoolSettings::of(&config, config.pool_size);
     let migrate = options.migrate;
     let argon2 = config.argon2;
     let (store, secret_hasher, successors, dummy_password_hash) =
         tokio::task::spawn_blocking(move || {
-            let store = Store::open(&url, pool_size, database_timeout)?;
+            let store = Store::open(&url, &pool)?;
             let mut conn = store.conn()?;
             if migrate {
                 for version in migrations::run_pending(&mut conn)? {

@@ -55,6 +55,11 @@ pub const SETTINGS: &[Setting] = &[
         doc: "seconds a request waits for a database connection (and libpq's connect and TCP timeouts) before it is answered 503 with `Retry-After`: while the database is away nothing hangs (1 to 60)",
     },
     Setting {
+        key: "postgres_statement_cache",
+        default: "true",
+        doc: "`true`: each Postgres connection keeps named prepared statements (fastest). `false`: unnamed statements only, for PgBouncer in transaction-pooling mode before 1.21 (or without `max_prepared_statements`). Portcullis keeps no other session state",
+    },
+    Setting {
         key: "pool_size",
         default: "8",
         doc: "database connections kept in the pool (1 to 256)",
@@ -262,6 +267,8 @@ pub struct Config {
     pub pool_size: u32,
     /// How long a request waits for the database before a 503.
     pub database_timeout: Duration,
+    /// Whether Postgres connections cache named prepared statements.
+    pub postgres_statement_cache: bool,
     pub lifetimes: Lifetimes,
     pub argon2: Argon2Params,
     pub keys: KeyPolicy,
@@ -579,6 +586,7 @@ impl RawValues {
                     .map_err(|e| format!("not a valid tracing filter: {e}"))
             })?,
             pool_size: self.parse("pool_size", |v| parse_in_range(v, 1, 256))?,
+            postgres_statement_cache: self.parse("postgres_statement_cache", parse_bool)?,
             database_timeout: self.parse("database_timeout", |v| {
                 parse_in_range(v, 1, 60).map(Duration::from_secs)
             })?,

@@ -110,11 +110,18 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
 /// The r2d2 manager: connects by URL scheme, checks connections before handing them out.
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    statement_cache: bool,
 }
 
 impl ConnectionManager {
-    pub fn new(url: DatabaseUrl) -> Self {
-        ConnectionManager { url }
+    /// A manager for `url`; `statement_cache: false` makes Postgres connections use
+    /// unnamed statements only (diesel sends them with the query, in one round trip
+    /// of the same transaction: what PgBouncer's transaction mode needs).
+    pub fn new(url: DatabaseUrl, statement_cache: bool) -> Self {
+        ConnectionManager {
+            url,
+            statement_cache,
+        }
     }
 
     /// Opens a new connection with the driver's own error on failure.
@@ -131,7 +138,13 @@ impl ConnectionManager {
                 conn.batch_execute(SQLITE_PRAGMAS)?;
                 Ok(DbConn::Sqlite(conn))
             }
-            DatabaseUrl::Postgres { url } => Ok(DbConn::Postgres(PgConnection::establish(url)?)),
+            DatabaseUrl::Postgres { url } => {
+                let mut conn = PgConnection::establish(url)?;
+                if !self.statement_cache {
+                    conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+                }
+                Ok(DbConn::Postgres(conn))
+            }
         }
     }
 }

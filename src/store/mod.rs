@@ -103,6 +103,28 @@ impl StoreError {
     }
 }
 
+/// How the pool connects and waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections kept at most.
+    pub size: u32,
+    /// How long a request waits for a connection (and libpq for the server).
+    pub wait: Duration,
+    /// Named prepared statements on Postgres (off for PgBouncer transaction mode).
+    pub statement_cache: bool,
+}
+
+impl PoolSettings {
+    /// The pool of `config`, with `size` connections.
+    pub fn of(config: &crate::config::Config, size: u32) -> PoolSettings {
+        PoolSettings {
+            size,
+            wait: config.database_timeout,
+            statement_cache: config.postgres_statement_cache,
+        }
+    }
+}
+
 /// Connections of the pool by state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolUsage {
@@ -125,8 +147,9 @@ impl Store {
     /// `wait` bounds how long a request waits for a connection (and, on Postgres,
     /// libpq's connect and TCP timeouts): while the database is away, requests fail
     /// within it instead of hanging.
-    pub fn open(url: &DatabaseUrl, pool_size: u32, wait: Duration) -> Result<Store, StoreError> {
-        let manager = ConnectionManager::new(url.with_timeouts(wait));
+    pub fn open(url: &DatabaseUrl, pool: &PoolSettings) -> Result<Store, StoreError> {
+        let (pool_size, wait) = (pool.size, pool.wait);
+        let manager = ConnectionManager::new(url.with_timeouts(wait), pool.statement_cache);
         let first = manager.establish()?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)

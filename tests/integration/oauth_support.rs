@@ -95,8 +95,15 @@ impl TestApp {
                 .enable_all()
                 .build()
                 .unwrap();
-            let store = portcullis::store::Store::open(&url, 1, std::time::Duration::from_secs(10))
-                .unwrap();
+            let store = portcullis::store::Store::open(
+                &url,
+                &portcullis::store::PoolSettings {
+                    size: 1,
+                    wait: std::time::Duration::from_secs(10),
+                    statement_cache: true,
+                },
+            )
+            .unwrap();
             runtime.block_on(operation(store, now)).unwrap()
         })
         .join()

@@ -1879,7 +1879,11 @@ impl Keys {
                 .map(|(_, v)| v.clone())
         })
         .expect("configuration");
-        let store = Store::open(&config.database_url, 2, config.database_timeout).expect("store");
+        let store = Store::open(
+            &config.database_url,
+            &portcullis::store::PoolSettings::of(&config, 2),
+        )
+        .expect("store");
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let ring = runtime
             .block_on(KeyRing::open(store, &config, Arc::new(SystemClock)))

@@ -188,6 +188,7 @@ fn postgres_tls_is_compiled_into_the_bundled_libpq() {
     let url = "postgres://postgres@127.0.0.1:1/test?sslmode=require";
     let err = match portcullis::store::ConnectionManager::new(
         portcullis::store::DatabaseUrl::parse(url).unwrap(),
+        true,
     )
     .establish()
     {
@@ -196,4 +197,38 @@ fn postgres_tls_is_compiled_into_the_bundled_libpq() {
     };
     assert!(!err.contains("not compiled in"), "{err}");
     assert!(!err.contains("invalid sslmode"), "{err}");
+}
+
+/// PgBouncer in transaction mode (before 1.21) cannot keep named prepared
+/// statements: with `postgres_statement_cache = false` every query is an unnamed
+/// statement sent with its parameters, and the whole protocol still works (on
+/// SQLite the setting changes nothing).
+#[tokio::test]
+async fn the_server_works_without_named_prepared_statements() {
+    use crate::oauth_support::tokens_for;
+    let app = crate::support::TestApp::start_on(
+        std::sync::Arc::new(TestDb::new()),
+        &[("PORTCULLIS_POSTGRES_STATEMENT_CACHE", "false".into())],
+    )
+    .await;
+    let service = app.service_client();
+    let answer = app
+        .token(&service, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(answer.status(), 200);
+    let client = app.code_client();
+    let user = app.create_user("pat");
+    let tokens = tokens_for(&app, &client, &user, "openid offline_access").await;
+    let refreshed = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.introspect(&client, access).await["active"], true);
 }

@@ -83,7 +83,7 @@ impl TestDb {
 
     /// A direct connection, for checking what was (not) written.
     pub fn connect(&self) -> DbConn {
-        ConnectionManager::new(DatabaseUrl::parse(&self.url).unwrap())
+        ConnectionManager::new(DatabaseUrl::parse(&self.url).unwrap(), true)
             .establish()
             .unwrap()
     }
