@@ -89,7 +89,8 @@ pub fn respond(state: &AppState, step: Result<Step, StoreError>, pending_id: &st
             "This sign-in has been answered",
             "This sign-in request has already been answered. Go back to the application.",
         ),
-        Err(e) => pages::server_error(&e),
+        // A database that is away is a 503 to retry, not a failure of the server.
+        Err(e) => actix_web::ResponseError::error_response(&PageError::from(e)),
     }
 }
 

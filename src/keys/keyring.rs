@@ -197,7 +197,13 @@ impl KeyRing {
         });
         // Check the master key against what is stored before changing anything.
         ring.reload().await?;
-        ring.maintain_at(ring.clock.now()).await?;
+        let changes = ring.maintain_at(ring.clock.now()).await?;
+        // Instances started together on an empty database: the one whose first keys
+        // lost the race changed nothing, but the winner's keys are there now. Without
+        // this reload it would serve with no signing key until the next reload.
+        if changes.is_empty() {
+            ring.reload().await?;
+        }
         Ok(ring)
     }
 

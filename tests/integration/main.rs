@@ -19,6 +19,7 @@ mod properties;
 mod relying_party;
 mod rotation_with_resource_server;
 mod rp_logout;
+mod scale_out;
 mod serve;
 mod storage;
 mod support;
