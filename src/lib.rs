@@ -183,6 +183,9 @@ pub async fn start(
     if let Some(listener) = metrics_listener {
         server = server.listen(listener)?;
     }
+    if config.tls.is_none() && options.handle_signals {
+        ignore_hangup();
+    }
     let server = match &config.tls {
         Some(files) => {
             let resolver = http::tls::CertificateResolver::load(files)?;
@@ -237,6 +240,22 @@ fn spawn_limiter_pruning(state: &web::Data<http::AppState>) {
             let Some(state) = weak.upgrade() else { break };
             let tracked = state.rate_limits.prune();
             tracing::debug!(tracked, "pruned rate-limit state");
+        }
+    });
+}
+
+/// SIGHUP (`systemctl reload`) reloads the TLS certificate when there is one; without
+/// one there is nothing to reload, and the default action — ending the process, which
+/// systemd counts as a clean exit and does not restart — must not happen either.
+fn ignore_hangup() {
+    #[cfg(unix)]
+    tokio::spawn(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: no TLS certificate to reload; nothing else reloads");
         }
     });
 }

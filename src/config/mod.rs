@@ -57,7 +57,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "postgres_statement_cache",
         default: "true",
-        doc: "`true`: each Postgres connection keeps named prepared statements (fastest). `false`: unnamed statements only, for PgBouncer in transaction-pooling mode before 1.21 (or without `max_prepared_statements`). Portcullis keeps no other session state",
+        doc: "`true`: each Postgres connection keeps named prepared statements (fastest). `false`: unnamed statements only, for PgBouncer in transaction-pooling mode before 1.21 (or without `max_prepared_statements`). Request handling keeps no other session state; run migrations directly against Postgres",
     },
     Setting {
         key: "pool_size",
