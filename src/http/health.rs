@@ -1,16 +1,11 @@
 //! Liveness (`/healthz`) and readiness (`/readyz`) for load balancers and orchestrators.
 
-use std::time::Duration;
-
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::AppState;
 use crate::store::StoreError;
-
-/// How long readiness waits for a database connection before answering 503.
-const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -27,7 +22,9 @@ async fn healthz() -> HttpResponse {
 /// The database answers: 200, or 503 with the reason.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.services.store.url().backend_name();
-    match state.services.store.check_ready(READY_TIMEOUT).await {
+    // As long as a request would wait (`database_timeout`), no longer.
+    let timeout = state.services.config.database_timeout;
+    match state.services.store.check_ready(timeout).await {
         Ok(()) => HttpResponse::Ok()
             .insert_header(CacheControl(vec![CacheDirective::NoStore]))
             .json(json!({ "status": "ready", "database": backend })),
