@@ -68,10 +68,12 @@ pub fn stored_alg(row: &ClientRow, stored: Option<&str>) -> Result<Option<KeyAlg
         .transpose()
 }
 
-/// A client that proved who it is.
+/// A client that proved who it is, and the client address it spoke from (for the
+/// audit trail of what it then does).
 pub struct AuthenticatedClient {
     pub row: ClientRow,
     pub metadata: ClientMetadata,
+    pub ip: Option<String>,
 }
 
 /// Authenticates the client of a request by the method it registered (RFC 6749
@@ -96,7 +98,11 @@ pub async fn authenticate(
     let client = match row {
         Some(row) => {
             let metadata = row.metadata()?;
-            Some(AuthenticatedClient { row, metadata })
+            Some(AuthenticatedClient {
+                row,
+                metadata,
+                ip: ip.clone(),
+            })
         }
         None => None,
     };

@@ -212,12 +212,14 @@ pub async fn revoke(
         return Ok(());
     }
     let client_id = client.row.id.clone();
+    let ip = client.ip.clone();
     let event = services
         .store
         .transaction(move |conn| {
             let event = AuditEvent::new(AuditKind::TokenRevoked)
                 .actor(&client_id)
-                .client(&client_id);
+                .client(&client_id)
+                .ip(ip.as_deref());
             let event = match &token {
                 KnownToken::Refresh { family, .. } => {
                     refresh_tokens::lock_family(conn, &family.id)?;

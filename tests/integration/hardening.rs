@@ -1376,3 +1376,48 @@ fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         value.trim().strip_suffix("kB")?.trim().parse().ok()
     })
 }
+
+/// DESIGN.md §5: the audit trail of what a client does at the token and revocation
+/// endpoints names the one client address (here: forwarded by a trusted proxy).
+#[tokio::test]
+async fn token_events_record_the_client_address() {
+    let app = TestApp::start_on(
+        Arc::new(TestDb::new()),
+        &[("PORTCULLIS_TRUSTED_PROXIES", "127.0.0.1/32".into())],
+    )
+    .await;
+    let service = app.service_client();
+    let issued = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&service.id, service.secret.as_deref())
+        .header("X-Forwarded-For", "198.51.100.77")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), StatusCode::OK);
+    let token: Value = issued.json().await.unwrap();
+    let revoked = app
+        .http
+        .post(app.url("/revoke"))
+        .basic_auth(&service.id, service.secret.as_deref())
+        .header("X-Forwarded-For", "198.51.100.78")
+        .form(&[("token", token["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let issued = audit(
+        &app.db,
+        &["--kind", "token.issued", "--client", &service.id],
+    );
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    assert_eq!(issued[0]["ip"], "198.51.100.77");
+    let revoked = audit(
+        &app.db,
+        &["--kind", "token.revoked", "--client", &service.id],
+    );
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["ip"], "198.51.100.78");
+}

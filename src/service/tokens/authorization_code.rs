@@ -34,6 +34,8 @@ struct Request {
     family_id: String,
     jti: String,
     lifetimes: Lifetimes,
+    /// The client address, for the audit trail.
+    ip: Option<String>,
 }
 
 /// Exchanges a code for tokens.
@@ -57,6 +59,7 @@ pub async fn exchange(
         family_id: random::identifier()?,
         jti: new_jti()?,
         lifetimes: services.config.lifetimes,
+        ip: client.ip.clone(),
     };
     let outcome = services
         .store
@@ -145,6 +148,7 @@ fn consume_and_issue(
     let event = AuditEvent::new(AuditKind::TokenIssued)
         .user(&code.user_id)
         .client(&request.client_id)
+        .ip(request.ip.as_deref())
         .detail(serde_json::json!({
             "grant_type": "authorization_code",
             "jti": request.jti,
@@ -229,6 +233,7 @@ fn replayed_or_unknown(
     let event = AuditEvent::new(AuditKind::AuthorizationCodeReplayed)
         .user(&code.user_id)
         .client(&request.client_id)
+        .ip(request.ip.as_deref())
         .detail(serde_json::json!({ "revoked_access_token": code.access_token_jti }));
     event.record(conn, now)?;
     Ok(Outcome::Refused(

@@ -38,6 +38,7 @@ pub async fn exchange(
     let response = signer.respond(&granted, now)?;
     let event = AuditEvent::new(AuditKind::TokenIssued)
         .client(&client.row.id)
+        .ip(client.ip.as_deref())
         .detail(serde_json::json!({
             "grant_type": "client_credentials",
             "jti": granted.jti,

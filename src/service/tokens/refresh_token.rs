@@ -33,6 +33,8 @@ struct Request {
     jti: String,
     grace: i64,
     lifetimes: Lifetimes,
+    /// The client address, for the audit trail.
+    ip: Option<String>,
 }
 
 /// Rotates a refresh token: a new refresh token and access token (and ID token for
@@ -53,6 +55,7 @@ pub async fn exchange(
         jti: new_jti()?,
         grace: seconds(services.config.oauth.refresh_grace_period),
         lifetimes: services.config.lifetimes,
+        ip: client.ip.clone(),
     };
     let outcome = services
         .store
@@ -121,6 +124,7 @@ fn rotate(
                 let event = AuditEvent::new(kind)
                     .user(&family.user_id)
                     .client(&family.client_id)
+                    .ip(request.ip.as_deref())
                     .detail(serde_json::json!({ "family": family.id, "reason": reason }));
                 event.record(conn, now)?;
                 return Ok(Outcome::Refused(
@@ -167,6 +171,7 @@ fn rotate(
                 let event = AuditEvent::new(AuditKind::TokenIssued)
                     .user(&family.user_id)
                     .client(&family.client_id)
+                    .ip(request.ip.as_deref())
                     .detail(serde_json::json!({
                         "grant_type": "refresh_token",
                         "jti": request.jti,
