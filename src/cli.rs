@@ -140,6 +140,10 @@ pub enum UserCommand {
     Consents(UserTarget),
     /// Withdraw a user's consent for a client (its refresh tokens die with it).
     RevokeConsent(UserClientTarget),
+    /// Add or remove roles of a user (released with the `roles` scope).
+    Roles(UserNamesArgs),
+    /// Add or remove groups of a user (released with the `roles` scope).
+    Groups(UserNamesArgs),
     /// List a user's live sessions.
     Sessions(UserTarget),
     /// End every live session of a user.
@@ -152,6 +156,23 @@ pub struct UserTarget {
     /// The user's id or username.
     #[arg(allow_hyphen_values = true)]
     pub user: String,
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `user roles|groups USER [--add NAME]... [--remove NAME]...`
+#[derive(Debug, Args)]
+pub struct UserNamesArgs {
+    /// The user's id or username.
+    #[arg(allow_hyphen_values = true)]
+    pub user: String,
+    /// A name to add (repeatable).
+    #[arg(long = "add", value_name = "NAME")]
+    pub add: Vec<String>,
+    /// A name to remove (repeatable).
+    #[arg(long = "remove", value_name = "NAME")]
+    pub remove: Vec<String>,
     /// Print one JSON value.
     #[arg(long)]
     pub json: bool,

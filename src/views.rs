@@ -80,6 +80,7 @@ pub fn describe_scope(scope: &str) -> String {
         "profile" => "See your name and username".to_owned(),
         "email" => "See your email address".to_owned(),
         "offline_access" => "Keep access while you are away (refresh tokens)".to_owned(),
+        "roles" => "See your roles and groups".to_owned(),
         other => format!("Use the “{other}” permission"),
     }
 }

@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use super::{
     now, operate, print_either, print_json, print_line, Failure, UserCommand, UserCreateArgs,
-    UserUpdateArgs,
+    UserNamesArgs, UserUpdateArgs,
 };
 use crate::config::Config;
 use crate::crypto::Secret;
@@ -71,6 +71,8 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), Failure> {
                 )],
             )
         }
+        UserCommand::Roles(args) => names(config, users::NameList::Roles, args),
+        UserCommand::Groups(args) => names(config, users::NameList::Groups, args),
         UserCommand::SetPassword(args) => {
             let password = read_password_line(std::io::stdin().lock())?;
             let argon2 = config.argon2;
@@ -142,6 +144,42 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), Failure> {
     }
 }
 
+/// `user roles|groups`: one change, then the user's names as they are now.
+fn names(config: &Config, list: users::NameList, args: UserNamesArgs) -> Result<(), Failure> {
+    let cli = Actor::cli();
+    let UserNamesArgs {
+        user,
+        add,
+        remove,
+        json,
+    } = args;
+    let shown = operate(config, |s| async move {
+        users::change_names(&s, &user, list, add, remove, &cli, now()).await
+    })?;
+    let (what, names) = match list {
+        users::NameList::Roles => ("roles", &shown.roles),
+        users::NameList::Groups => ("groups", &shown.groups),
+    };
+    print_either(
+        json,
+        &shown,
+        &[format!(
+            "{what} of user {}: {}",
+            shown.username,
+            listed(names)
+        )],
+    )
+}
+
+/// Names separated by spaces, or `-` for none.
+fn listed(names: &[String]) -> String {
+    if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join(" ")
+    }
+}
+
 /// The human form of one user.
 fn describe(u: &UserView) -> Vec<String> {
     let mut flags = Vec::new();
@@ -159,6 +197,8 @@ fn describe(u: &UserView) -> Vec<String> {
         format!("username:  {}", u.username),
         format!("email:     {}", u.email.as_deref().unwrap_or("-")),
         format!("name:      {}", u.name.as_deref().unwrap_or("-")),
+        format!("roles:     {}", listed(&u.roles)),
+        format!("groups:    {}", listed(&u.groups)),
         format!(
             "flags:     {}",
             if flags.is_empty() {

@@ -28,11 +28,13 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "updated_at",
     "email",
     "email_verified",
+    "roles",
+    "groups",
 ];
 
 /// The scopes with a meaning of their own (OIDC Core §5.4, §11), in discovery's
 /// `scopes_supported`.
-pub const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access", "roles"];
 
 /// What the server knows of a user that claims may tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct UserFacts {
     pub email: Option<String>,
     pub email_verified: bool,
     pub updated_at: i64,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 /// OIDC Core §5.1 standard claims, released by scope (§5.4); absent ones are left out.
@@ -59,11 +63,19 @@ pub struct StandardClaims {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    /// With the `roles` scope: the user's roles (RFC 9068 §2.2.3.1's claim name, from
+    /// SCIM), an empty array when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// With the `roles` scope: the user's groups (RFC 9068 §2.2.3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 impl StandardClaims {
     /// `profile`: `name`, `preferred_username`, `updated_at`; `email`: `email`,
-    /// `email_verified` (only with an address to verify).
+    /// `email_verified` (only with an address to verify); `roles`: `roles` and
+    /// `groups`.
     pub fn for_scope(user: &UserFacts, scope: &Scope) -> StandardClaims {
         let mut claims = StandardClaims::default();
         if scope.contains("profile") {
@@ -76,6 +88,10 @@ impl StandardClaims {
                 claims.email = Some(email.clone());
                 claims.email_verified = Some(user.email_verified);
             }
+        }
+        if scope.contains("roles") {
+            claims.roles = Some(user.roles.clone());
+            claims.groups = Some(user.groups.clone());
         }
         claims
     }
@@ -201,6 +217,8 @@ mod tests {
             email: Some("alice@example.com".into()),
             email_verified: false,
             updated_at: 1700,
+            roles: vec!["admin".into()],
+            groups: vec!["ops".into()],
         }
     }
 
@@ -237,6 +255,25 @@ mod tests {
         assert_eq!(email.email.as_deref(), Some("alice@example.com"));
         assert_eq!(email.email_verified, Some(false));
         assert!(email.preferred_username.is_none());
+        assert!(email.roles.is_none() && email.groups.is_none());
+        let roles = StandardClaims::for_scope(&user, &Scope::parse("openid roles").unwrap());
+        assert_eq!(roles.roles, Some(vec!["admin".to_owned()]));
+        assert_eq!(roles.groups, Some(vec!["ops".to_owned()]));
+        let nobody = UserFacts {
+            roles: vec![],
+            groups: vec![],
+            ..user.clone()
+        };
+        // An empty list is said, not left out: "no roles" is an answer.
+        let json = serde_json::to_value(UserInfo::new(
+            &nobody,
+            &Scope::parse("openid roles").unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "sub": "u-1", "roles": [], "groups": [] })
+        );
         let json =
             serde_json::to_value(UserInfo::new(&user, &Scope::parse("openid").unwrap())).unwrap();
         assert_eq!(json, serde_json::json!({ "sub": "u-1" }));

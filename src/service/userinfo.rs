@@ -47,7 +47,7 @@ pub async fn claims(
         })
         .await?;
     match found {
-        Some(user) => Ok(UserInfo::new(&user.facts(), &scope)),
+        Some(user) => Ok(UserInfo::new(&user.facts()?, &scope)),
         None => Err(invalid(
             "the access token is expired or revoked, or its user or client is disabled",
         )),

@@ -39,6 +39,10 @@ pub struct UserView {
     pub locked_until: Option<i64>,
     /// Recent failed sign-ins from all addresses (decaying: `protocol::login`).
     pub failed_login_count: i32,
+    /// Released with the `roles` scope as the `roles` claim.
+    pub roles: Vec<String>,
+    /// Released with the `roles` scope as the `groups` claim.
+    pub groups: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -72,6 +76,9 @@ impl UserView {
             disabled: u.disabled,
             locked_until,
             failed_login_count: failures,
+            // Corrupt names show as none here; token issuance refuses them (`facts`).
+            roles: u.role_names().unwrap_or_default(),
+            groups: u.groups().unwrap_or_default(),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -229,6 +236,80 @@ where
         .ok_or_else(|| not_found(user))?;
     audit::log(&event);
     Ok(row)
+}
+
+/// Which list of names a [`change_names`] edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameList {
+    Roles,
+    Groups,
+}
+
+/// Adds and removes roles or groups of a user (removals first; adding one the user
+/// has, or removing one they lack, changes nothing). Names are 1 to 64 characters
+/// of letters, digits and `.`, `_`, `-`, `:`, `/` — they end up in tokens that APIs
+/// compare as strings. Records `user.updated` with what changed.
+pub async fn change_names(
+    store: &Store,
+    user: &str,
+    list: NameList,
+    add: Vec<String>,
+    remove: Vec<String>,
+    actor: &Actor,
+    now: i64,
+) -> Result<UserView, AdminError> {
+    for name in add.iter().chain(&remove) {
+        check_role_name(name)?;
+    }
+    let actor = actor.clone();
+    apply_change(store, user, now, move |conn, id| {
+        let Some(row) = users::find(conn, id)? else {
+            return Ok(None);
+        };
+        let (mut roles, mut groups) = (row.role_names()?, row.groups()?);
+        let names = match list {
+            NameList::Roles => &mut roles,
+            NameList::Groups => &mut groups,
+        };
+        names.retain(|n| !remove.contains(n));
+        for name in &add {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names.sort_unstable();
+        let now_names = names.clone();
+        if !users::set_roles_and_groups(conn, id, &roles, &groups, now)? {
+            return Ok(None);
+        }
+        let key = match list {
+            NameList::Roles => "roles",
+            NameList::Groups => "groups",
+        };
+        Ok(Some(
+            AuditEvent::new(AuditKind::UserUpdated)
+                .actor(actor.as_str())
+                .user(id)
+                .detail(serde_json::json!({
+                    key: { "added": add, "removed": remove, "now": now_names }
+                })),
+        ))
+    })
+    .await
+}
+
+fn check_role_name(name: &str) -> Result<(), AdminError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:/".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "`{name}` is not a role or group name (1 to 64 letters, digits, `.`, `_`, `-`, `:`, `/`)"
+        )))
+    }
 }
 
 /// Forgets the failed sign-ins of user `id` at every address.

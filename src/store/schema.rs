@@ -24,6 +24,8 @@ diesel::table! {
         locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        roles -> Text,
+        group_names -> Text,
     }
 }
 

@@ -25,20 +25,62 @@ pub struct UserRow {
     pub locked_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// JSON array of role names.
+    pub roles: String,
+    /// JSON array of group names.
+    pub group_names: String,
 }
 
 impl UserRow {
-    /// What claims may tell of this user (OIDC Core §5.1).
-    pub fn facts(&self) -> UserFacts {
-        UserFacts {
+    /// What claims may tell of this user (OIDC Core §5.1); stored roles or groups
+    /// that do not parse are corrupt.
+    pub fn facts(&self) -> Result<UserFacts, StoreError> {
+        Ok(UserFacts {
             subject: self.id.clone(),
             username: self.username.clone(),
             name: self.name.clone(),
             email: self.email.clone(),
             email_verified: self.email_verified,
             updated_at: self.updated_at,
-        }
+            roles: self.role_names()?,
+            groups: self.groups()?,
+        })
     }
+
+    /// The user's roles.
+    pub fn role_names(&self) -> Result<Vec<String>, StoreError> {
+        names(&self.id, "roles", &self.roles)
+    }
+
+    /// The user's groups.
+    pub fn groups(&self) -> Result<Vec<String>, StoreError> {
+        names(&self.id, "groups", &self.group_names)
+    }
+}
+
+fn names(id: &str, what: &str, stored: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(stored).map_err(|e| StoreError::Corrupt(format!("user {id}: {what}: {e}")))
+}
+
+/// Replaces the roles (`roles`) and groups (`groups`) of user `id`; `false` when
+/// there is no such user.
+pub fn set_roles_and_groups(
+    conn: &mut DbConn,
+    id: &str,
+    roles: &[String],
+    groups: &[String],
+    now: i64,
+) -> Result<bool, StoreError> {
+    let roles = serde_json::to_string(roles).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let groups = serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let changed = db_run!(conn, |c| diesel::update(users::table.find(id))
+        .set((
+            users::roles.eq(&roles),
+            users::group_names.eq(&groups),
+            users::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(changed == 1)
 }
 
 /// A user to insert.

@@ -120,7 +120,7 @@ fn consume_and_issue(
     }
     let authenticated = match scope.contains("openid") {
         true => Some(Authenticated {
-            user: user.facts(),
+            user: user.facts()?,
             client_id: request.client_id.clone(),
             scope: scope.clone(),
             auth_time: code.auth_time,

@@ -206,7 +206,7 @@ fn granted(
         let user = users::find(conn, &family.user_id)?
             .ok_or_else(|| StoreError::Corrupt("refresh token family without its user".into()))?;
         Some(Authenticated {
-            user: user.facts(),
+            user: user.facts()?,
             client_id: family.client_id.clone(),
             scope: scope.clone(),
             auth_time: family.auth_time,
