@@ -6,6 +6,7 @@
 mod audit;
 mod clients;
 mod keys;
+mod resources;
 mod serve;
 mod users;
 
@@ -45,12 +46,75 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage APIs (RFC 8707 resources): the audiences of access tokens.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Register an API; its introspection secret is shown once.
+    Create(ResourceArgs),
+    /// List APIs.
+    List {
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an API (by id or identifier).
+    Show(ResourceTarget),
+    /// Replace an API's settings (every flag as for create; the secret stays).
+    Update {
+        /// The API's id or identifier.
+        #[arg(allow_hyphen_values = true)]
+        resource: String,
+        #[command(flatten)]
+        args: ResourceArgs,
+    },
+    /// Delete an API (its tokens live on until they expire).
+    Delete(ResourceTarget),
+}
+
+/// An API named by id or identifier, and `--json`.
+#[derive(Debug, Args)]
+pub struct ResourceTarget {
+    #[arg(allow_hyphen_values = true)]
+    pub resource: String,
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `resource create|update` takes.
+#[derive(Debug, Args)]
+pub struct ResourceArgs {
+    /// The API's identifier: the `aud` of its tokens (absolute URI, no fragment).
+    #[arg(long)]
+    pub identifier: String,
+    /// A name for people.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The scopes the API defines, space-separated.
+    #[arg(long)]
+    pub scope: String,
+    /// A client id that may ask tokens for this API (repeatable).
+    #[arg(long = "client", value_name = "CLIENT_ID", allow_hyphen_values = true)]
+    pub clients: Vec<String>,
+    /// Seconds its access tokens live (60 to 86400; default: access_token_lifetime).
+    #[arg(long)]
+    pub access_token_lifetime: Option<i64>,
+    /// RS256, ES256 or EdDSA (default: the client's or the server's).
+    #[arg(long)]
+    pub signing_alg: Option<String>,
+    /// Print one JSON value.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -446,6 +510,7 @@ pub fn run(cli: Cli, config: Config) -> Result<(), Failure> {
     match cli.command {
         Command::Serve { no_migrate } => serve::run(config, !no_migrate),
         Command::Migrate => migrate(&config),
+        Command::Resource(command) => resources::run(&config, command),
         Command::Client(ClientCommand::Create(args)) => clients::create(&config, args),
         Command::Client(ClientCommand::List { json }) => clients::list(&config, json),
         Command::Client(ClientCommand::Show(t)) => clients::show(&config, t),

@@ -3,7 +3,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{client_auth, form, oauth_response, AppState};
+use actix_web::http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL};
+
+use super::{client_address, form, oauth_response, AppState};
+use crate::protocol::error::OAuthError;
 use crate::service::introspection::{self, Introspection};
 use crate::service::OAuthFailure;
 
@@ -22,15 +25,51 @@ async fn introspect(
     req: HttpRequest,
     body: form::FormBody,
 ) -> HttpResponse {
-    oauth_response::answer(introspection(&state, &req, &body).await)
+    match introspection(&state, &req, &body).await {
+        // RFC 7662 §4: an API may cache a positive answer briefly; never past the
+        // token's expiry, and never a negative one.
+        Ok((answer, true)) if answer.active => {
+            let now = state.clock.now();
+            let seconds = answer
+                .exp
+                .map_or(0, |exp| (exp - now).clamp(0, RESOURCE_CACHE_SECONDS));
+            let mut response = oauth_response::json(&answer);
+            if let Ok(value) = HeaderValue::from_str(&format!("private, max-age={seconds}")) {
+                response.headers_mut().insert(CACHE_CONTROL, value);
+            }
+            response
+        }
+        Ok((answer, _)) => oauth_response::json(&answer),
+        Err(e) => oauth_response::failure(e),
+    }
 }
 
+/// How long an API may cache a positive introspection answer.
+const RESOURCE_CACHE_SECONDS: i64 = 5;
+
+/// The answer, and whether an API (rather than a client) asked.
 async fn introspection(
     state: &AppState,
     req: &HttpRequest,
     body: &[u8],
-) -> Result<Introspection, OAuthFailure> {
-    let (params, client) = client_auth::authenticated_form(state, req, body).await?;
-    let token = params.require("token")?;
-    introspection::introspect(&state.services, &client, token, state.clock.now()).await
+) -> Result<(Introspection, bool), OAuthFailure> {
+    let params = form::params(req, body)?;
+    params.check_characters()?;
+    let authorization = match req.headers().get(AUTHORIZATION) {
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header"))?,
+        ),
+        None => None,
+    };
+    let ip = client_address::of_request(state, req).map(|ip| ip.to_string());
+    introspection::answer(
+        &state.services,
+        authorization,
+        &params,
+        ip,
+        state.clock.now(),
+    )
+    .await
 }

@@ -29,6 +29,9 @@ pub enum OAuthError {
     UnsupportedResponseType(&'static str),
     #[error("server_error: {0}")]
     ServerError(&'static str),
+    /// RFC 8707 §2: the `resource` is unknown, malformed or not allowed here.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(&'static str),
     /// RFC 6749 §4.1.2.1: overloaded or over a rate limit; try again later.
     #[error("temporarily_unavailable: {0}")]
     TemporarilyUnavailable(&'static str),
@@ -66,6 +69,7 @@ impl OAuthError {
             OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
             OAuthError::ServerError(_) => "server_error",
             OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            OAuthError::InvalidTarget(_) => "invalid_target",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::ConsentRequired(_) => "consent_required",
             OAuthError::InteractionRequired(_) => "interaction_required",
@@ -100,6 +104,7 @@ impl OAuthError {
             | OAuthError::UnsupportedResponseType(d)
             | OAuthError::ServerError(d)
             | OAuthError::TemporarilyUnavailable(d)
+            | OAuthError::InvalidTarget(d)
             | OAuthError::LoginRequired(d)
             | OAuthError::ConsentRequired(d)
             | OAuthError::InteractionRequired(d)

@@ -30,5 +30,6 @@ pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod resource;
 pub mod scope;
 pub mod tokens;

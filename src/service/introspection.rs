@@ -3,16 +3,19 @@
 
 use serde::Serialize;
 
-use super::clients::AuthenticatedClient;
-use super::{OAuthFailure, Services};
+use super::clients::{self as client_ops, AuthenticatedClient};
+use super::{resources, OAuthFailure, Services};
 use crate::config::Config;
 use crate::crypto::token_hash;
 use crate::keys::KeyRing;
+use crate::protocol::client_auth::{self, ClientAuthFailure};
 use crate::protocol::error::OAuthError;
 use crate::protocol::id_token::{IdTokenClaims, ID_TOKEN_TYP};
+use crate::protocol::params::Params;
 use crate::protocol::tokens::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::refresh_tokens::{self, FamilyRow, RefreshTokenRow};
+use crate::store::resources::ResourceRow;
 use crate::store::{clients, revoked_access_tokens, users, DbConn, StoreError};
 
 /// A token this server issued; short-lived, so the variants are not boxed.
@@ -123,6 +126,90 @@ pub struct Introspection {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+}
+
+/// An introspection request, whoever asks: an API with its resource credentials
+/// (RFC 7662 §2.1) or a client with its own. Returns the answer and whether an API
+/// asked (it may cache a positive answer briefly). Every failed authentication is
+/// the same `invalid_client`; the audit trail keeps why.
+pub async fn answer(
+    services: &Services,
+    authorization: Option<&str>,
+    params: &Params,
+    ip: Option<String>,
+    now: i64,
+) -> Result<(Introspection, bool), OAuthFailure> {
+    if let Ok(presented) = client_auth::presented(authorization, params) {
+        if resources::exists(&services.store, &presented.client_id).await? {
+            let resource = match &presented.secret {
+                Some(secret) => {
+                    resources::authenticate(services, &presented.client_id, secret.expose()).await?
+                }
+                None => None,
+            };
+            let Some(resource) = resource else {
+                let event = AuditEvent::new(AuditKind::ClientAuthenticationFailed)
+                    .ip(ip.as_deref())
+                    .detail(serde_json::json!({
+                        "reason": ClientAuthFailure::WrongSecret.reason(),
+                        "resource": presented.client_id,
+                    }));
+                let recorded = event.clone();
+                services
+                    .store
+                    .run(move |conn| recorded.record(conn, now))
+                    .await?;
+                audit::log(&event);
+                return Err(OAuthError::from(ClientAuthFailure::WrongSecret).into());
+            };
+            let token = params.require("token")?;
+            let answer = introspect_for_resource(services, &resource, token, now).await?;
+            return Ok((answer, true));
+        }
+    }
+    let client = client_ops::authenticate(services, authorization, params, ip, now).await?;
+    let token = params.require("token")?;
+    Ok((introspect(services, &client, token, now).await?, false))
+}
+
+/// Introspects `presented` for the API `resource` (RFC 7662 §2.1: a protected
+/// resource with its own credentials): active only for an access token of ours
+/// whose `aud` is this resource's identifier and that still holds (not expired or
+/// revoked, client and user enabled). Another API's token, a refresh token or
+/// anything else is `{"active": false}`.
+pub async fn introspect_for_resource(
+    services: &Services,
+    resource: &ResourceRow,
+    presented: &str,
+    now: i64,
+) -> Result<Introspection, OAuthFailure> {
+    let Some(claims) = our_access_token(&services.keys, &services.config, presented) else {
+        return Ok(Introspection::default());
+    };
+    if claims.aud != resource.identifier {
+        return Ok(Introspection::default());
+    }
+    Ok(services
+        .store
+        .run(move |conn| {
+            let Some(username) = access_token_holds(conn, &claims, now)? else {
+                return Ok(Introspection::default());
+            };
+            Ok(Introspection {
+                active: true,
+                scope: Some(claims.scope),
+                client_id: Some(claims.client_id),
+                username,
+                token_type: Some("Bearer"),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                sub: Some(claims.sub),
+                aud: Some(claims.aud),
+                iss: Some(claims.iss),
+                jti: Some(claims.jti),
+            })
+        })
+        .await?)
 }
 
 /// Introspects `presented` for `client` (RFC 7662 §2). Active means: signature (or

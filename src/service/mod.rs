@@ -23,6 +23,7 @@ pub mod authorization;
 pub mod clients;
 pub mod introspection;
 pub mod keys;
+pub mod resources;
 pub mod sessions;
 pub mod tokens;
 pub mod userinfo;

@@ -65,6 +65,9 @@ audit_kinds! {
     /// endpoint; the detail says why (the client read only `invalid_client`).
     ClientAuthenticationFailed => "client.authentication_failed",
     ClientCreated => "client.created",
+    ResourceCreated => "resource.created",
+    ResourceUpdated => "resource.updated",
+    ResourceDeleted => "resource.deleted",
     ClientUpdated => "client.updated",
     ClientDisabled => "client.disabled",
     ClientEnabled => "client.enabled",

@@ -15,6 +15,7 @@ pub mod login_throttles;
 pub mod migrations;
 pub mod purge;
 pub mod refresh_tokens;
+pub mod resources;
 pub mod revoked_access_tokens;
 pub mod schema;
 pub mod server_secrets;

@@ -192,6 +192,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    resources (id) {
+        id -> Text,
+        identifier -> Text,
+        name -> Text,
+        scope -> Text,
+        clients -> Text,
+        access_token_lifetime -> Nullable<BigInt>,
+        signing_alg -> Nullable<Text>,
+        include_roles -> Bool,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     task_leases (name) {
         name -> Text,
         holder -> Text,

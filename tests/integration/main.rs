@@ -17,6 +17,7 @@ mod openid_connect;
 mod prompt;
 mod properties;
 mod relying_party;
+mod resources;
 mod roles;
 mod rotation_with_resource_server;
 mod rp_logout;

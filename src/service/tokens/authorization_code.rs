@@ -142,6 +142,7 @@ fn consume_and_issue(
         expires_at: access_expires_at,
         refresh_token,
         authenticated,
+        target: None,
     };
     // Signed before the commit: a failure rolls the consumption back.
     let response = signer.respond(&granted, now)?;

@@ -1,11 +1,13 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): no user, no refresh token.
 
-use super::{new_jti, Granted, TokenSigner};
+use super::{new_jti, Granted, TargetedAt, TokenSigner};
 use crate::clock::seconds;
 use crate::protocol::grants::client_credentials;
 use crate::protocol::params::Params;
+use crate::protocol::resource;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::service::clients::AuthenticatedClient;
+use crate::service::resources;
 use crate::service::{OAuthFailure, Services};
 use crate::store::audit::{self, AuditEvent, AuditKind};
 
@@ -17,7 +19,28 @@ pub async fn exchange(
     params: &Params,
     now: i64,
 ) -> Result<TokenResponse, OAuthFailure> {
-    let scope = client_credentials::grant_scope(&client.metadata, params.get("scope"))?;
+    // RFC 8707: a named resource is the token's audience, and its scopes the ones
+    // to ask for; without one, the client's own scope and the default audience.
+    let (scope, target, lifetime) = match params.get("resource") {
+        Some(identifier) => {
+            client_credentials::grant_scope(&client.metadata, None)?;
+            let target = resources::target_for(services, &client.row.id, identifier).await?;
+            let scope = resource::scope_for(params.get("scope"), &target.scope)?;
+            let lifetime = target
+                .access_token_lifetime
+                .unwrap_or_else(|| seconds(services.config.lifetimes.access_token));
+            let aimed = TargetedAt {
+                audience: target.identifier,
+                alg: target.signing_alg,
+            };
+            (scope, Some(aimed), lifetime)
+        }
+        None => (
+            client_credentials::grant_scope(&client.metadata, params.get("scope"))?,
+            None,
+            seconds(services.config.lifetimes.access_token),
+        ),
+    };
     let signer = TokenSigner::for_client(services, client)?;
     let granted = Granted {
         grant: AccessGrant {
@@ -29,10 +52,11 @@ pub async fn exchange(
         },
         jti: new_jti()?,
         issued_at: now,
-        expires_at: now + seconds(services.config.lifetimes.access_token),
+        expires_at: now + lifetime,
         refresh_token: None,
         // No user signed in: no ID token, whatever the scope (OIDC Core §3.1.3.3).
         authenticated: None,
+        target,
     };
     // Nothing is consumed: signing first means a failure writes nothing.
     let response = signer.respond(&granted, now)?;
@@ -43,6 +67,7 @@ pub async fn exchange(
             "grant_type": "client_credentials",
             "jti": granted.jti,
             "scope": granted.grant.scope.to_string(),
+            "resource": granted.target.as_ref().map(|t| t.audience.clone()),
         }));
     let recorded = event.clone();
     services

@@ -55,6 +55,15 @@ pub struct Granted {
     pub expires_at: i64,
     pub refresh_token: Option<String>,
     pub authenticated: Option<Authenticated>,
+    /// RFC 8707: the resource the access token is for (its `aud` and, if the
+    /// resource names one, its algorithm); `None`: `access_token_audience`.
+    pub target: Option<TargetedAt>,
+}
+
+/// The audience of an access token minted for a resource.
+pub struct TargetedAt {
+    pub audience: String,
+    pub alg: Option<KeyAlg>,
 }
 
 /// How a code exchange or a refresh ended. Both commit: a refusal may have
@@ -142,7 +151,10 @@ impl TokenSigner {
             &granted.grant,
             Issuance {
                 issuer: &config.issuer,
-                audience: &config.oauth.access_token_audience,
+                audience: granted
+                    .target
+                    .as_ref()
+                    .map_or(&config.oauth.access_token_audience, |t| &t.audience),
                 jti: &granted.jti,
                 issued_at: granted.issued_at,
                 expires_at: granted.expires_at,
@@ -150,7 +162,15 @@ impl TokenSigner {
         );
         let access_token = self
             .keys
-            .sign(self.access_alg, ACCESS_TOKEN_TYP, &claims)
+            .sign(
+                granted
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.alg)
+                    .unwrap_or(self.access_alg),
+                ACCESS_TOKEN_TYP,
+                &claims,
+            )
             .map_err(IssueError::Sign)?;
         let id_token = match &granted.authenticated {
             Some(authenticated) => {

@@ -229,5 +229,6 @@ fn granted(
         expires_at,
         refresh_token: Some(refresh_token),
         authenticated,
+        target: None,
     })
 }
