@@ -112,6 +112,9 @@ pub struct ResourceArgs {
     /// RS256, ES256 or EdDSA (default: the client's or the server's).
     #[arg(long)]
     pub signing_alg: Option<String>,
+    /// Put the user's roles and groups in its access tokens (RFC 9068 §2.2.3.1).
+    #[arg(long)]
+    pub roles: bool,
     /// Print one JSON value.
     #[arg(long)]
     pub json: bool,

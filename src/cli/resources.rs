@@ -24,9 +24,7 @@ fn input(args: &ResourceArgs) -> ResourceInput {
         clients: args.clients.clone(),
         access_token_lifetime: args.access_token_lifetime,
         signing_alg: args.signing_alg.clone(),
-        // Roles ride in access tokens for users; resources reach the user flows
-        // (authorization code, refresh) in a later change.
-        include_roles: false,
+        include_roles: args.roles,
     }
 }
 
@@ -52,6 +50,14 @@ fn describe(r: &ResourceView) -> Vec<String> {
         format!(
             "signing alg: {}",
             r.signing_alg.as_deref().unwrap_or("default")
+        ),
+        format!(
+            "roles:       {}",
+            if r.include_roles {
+                "in user access tokens"
+            } else {
+                "no"
+            }
         ),
     ]
 }

@@ -181,6 +181,8 @@ mod tests {
             exp: 100,
             jti: "j".into(),
             auth_time,
+            roles: None,
+            groups: None,
         }
     }
 

@@ -25,6 +25,12 @@ pub struct AccessTokenClaims {
     /// RFC 9068 §2.2.1: when the user authenticated (user grants only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// RFC 9068 §2.2.3.1: the user's roles, for resources that opt in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// RFC 9068 §2.2.3.1: the user's groups, for resources that opt in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 /// Who a token is for and what it allows; the token's `iat`, `exp` and `jti` come
@@ -59,8 +65,24 @@ impl AccessTokenClaims {
             exp: issuance.expires_at,
             jti: issuance.jti.to_owned(),
             auth_time: grant.auth_time,
+            roles: None,
+            groups: None,
         }
     }
+}
+
+/// The OpenID Connect scopes (OIDC Core §5.4, §11, and `roles`): about the user and
+/// the grant, not about an API, so they stay in a token minted for a resource.
+pub const OPENID_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "roles"];
+
+/// RFC 8707 §2: the scope of an access token for a resource defining `defined`:
+/// the granted scopes the resource defines, plus the OpenID ones (for UserInfo).
+pub fn scope_for_resource(granted: &Scope, defined: &Scope) -> Scope {
+    let kept: Vec<&str> = granted
+        .iter()
+        .filter(|s| defined.contains(s) || OPENID_SCOPES.contains(s))
+        .collect();
+    Scope::parse(&kept.join(" ")).unwrap_or_else(|_| granted.clone())
 }
 
 /// RFC 6749 §5.1: the successful token response. No `Debug`: it holds tokens.

@@ -63,7 +63,27 @@ pub async fn begin(
         .store
         .run(move |conn| clients::find(conn, &lookup_id))
         .await?;
-    let metadata = row.as_ref().map(|r| r.metadata()).transpose()?;
+    let mut metadata = row.as_ref().map(|r| r.metadata()).transpose()?;
+    // RFC 8707: a named resource the client may use adds the API's scopes to what
+    // it may ask for; one it may not is `invalid_target`, told once the redirect
+    // URI is known good.
+    let mut target = None;
+    let mut target_refused = None;
+    if let (Some(identifier), Some(meta)) = (params.get("resource"), metadata.as_mut()) {
+        match super::resources::target_for(services, &client_id, identifier).await {
+            Ok(found) => {
+                meta.scope = meta.scope.union(&found.scope);
+                target = Some(found.identifier);
+            }
+            Err(super::OAuthFailure::Refused(e)) => target_refused = Some(e),
+            Err(super::OAuthFailure::Internal(e)) => {
+                return Err(Refused::Internal(StoreError::Corrupt(e)))
+            }
+            Err(super::OAuthFailure::Unavailable(e)) => {
+                return Err(Refused::Internal(StoreError::Blocking(e)))
+            }
+        }
+    }
     let client = row
         .as_ref()
         .zip(metadata.as_ref())
@@ -85,13 +105,29 @@ pub async fn begin(
     let request = match authorize::validate(params, &client_id, client, policy, hint) {
         Ok(request) => request,
         Err(AuthorizeError::ErrorPage(message)) => return Err(Refused::ErrorPage(message)),
-        Err(AuthorizeError::Redirect(redirect)) => {
+        Err(AuthorizeError::Redirect(mut redirect)) => {
+            // The redirect URI is good; a refused resource is the first thing to
+            // say (its scopes were never the client's to ask).
+            if let Some(error) = target_refused {
+                redirect.error = error;
+            }
             return Err(Refused::Redirect(authorize::error_redirect(
                 &redirect,
                 &config.issuer,
-            )))
+            )));
         }
     };
+    if let Some(error) = target_refused {
+        let redirect = authorize::ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error,
+        };
+        return Err(Refused::Redirect(authorize::error_redirect(
+            &redirect,
+            &config.issuer,
+        )));
+    }
     let pending = PendingRequestRow {
         id: random::token().map_err(StoreError::from)?,
         browser_hash,
@@ -108,6 +144,7 @@ pub async fn begin(
         interaction: serde_json::to_string(&request.interaction)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         authenticated_sid: None,
+        resource: target,
     };
     let row = pending.clone();
     // Expired requests are never read (`find_live`); the purge task removes them.
@@ -357,6 +394,7 @@ async fn issue_code(
         access_token_jti: None,
         access_token_expires_at: None,
         redirect_uri_given: pending.redirect_uri_given,
+        resource: pending.resource.clone(),
     };
     let pending_id = pending.id.clone();
     let events = services

@@ -300,6 +300,20 @@ pub async fn target_for(
             OAuthError::InvalidTarget("this resource is not available to this client").into(),
         );
     }
+    Ok(target_of(row)?)
+}
+
+/// The resource a grant was authorized for, looked up again when its tokens are
+/// minted (inside the grant's transaction); `None` when it has been deleted since.
+pub fn target_in(conn: &mut DbConn, identifier: &str) -> Result<Option<Target>, StoreError> {
+    let Some(row) = resources::find(conn, identifier)?.filter(|r| r.identifier == identifier)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(target_of(row)?))
+}
+
+fn target_of(row: ResourceRow) -> Result<Target, StoreError> {
     let scope = Scope::parse(&row.scope)
         .map_err(|e| StoreError::Corrupt(format!("resource {}: scope: {e}", row.id)))?;
     let signing_alg = row

@@ -29,6 +29,8 @@ pub struct CodeRow {
     pub access_token_jti: Option<String>,
     pub access_token_expires_at: Option<i64>,
     pub redirect_uri_given: bool,
+    /// RFC 8707: the API the grant is for, if the request named one.
+    pub resource: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &CodeRow) -> Result<(), StoreError> {

@@ -29,6 +29,8 @@ pub struct PendingRequestRow {
     pub interaction: String,
     /// The session that signed in while answering this request.
     pub authenticated_sid: Option<String>,
+    /// RFC 8707: the API the request named, if any.
+    pub resource: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &PendingRequestRow) -> Result<(), StoreError> {

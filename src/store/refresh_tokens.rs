@@ -29,6 +29,8 @@ pub struct FamilyRow {
     pub absolute_expires_at: i64,
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// RFC 8707: the API the family's access tokens are for, if any.
+    pub resource: Option<String>,
 }
 
 /// One refresh token. No `Debug`: the hash identifies the token.

@@ -92,6 +92,7 @@ diesel::table! {
         access_token_jti -> Nullable<Text>,
         access_token_expires_at -> Nullable<BigInt>,
         redirect_uri_given -> Bool,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -111,6 +112,7 @@ diesel::table! {
         expires_at -> BigInt,
         interaction -> Text,
         authenticated_sid -> Nullable<Text>,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -128,6 +130,7 @@ diesel::table! {
         absolute_expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
+        resource -> Nullable<Text>,
     }
 }
 

@@ -2151,6 +2151,8 @@ fn only_our_issuer_and_the_right_typ_make_a_token_ours() {
             exp,
             jti,
             auth_time,
+            roles: None,
+            groups: None,
         };
         let access_token = keys.ring.sign(alg, ACCESS_TOKEN_TYP, &access).map_err(fail)?;
         prop_assert_eq!(

@@ -297,3 +297,120 @@ async fn an_api_introspects_its_own_tokens_and_no_other() {
     assert_eq!(body["error"], "invalid_client");
     assert_eq!(body["error_description"], "client authentication failed");
 }
+
+/// A confidential code client (APIs allow it by id).
+fn web_client_for(app: &TestApp) -> Client {
+    app.create_client(portcullis::protocol::client_metadata::ClientRegistration {
+        name: "Web".into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        scope: Some("openid offline_access".into()),
+        ..Default::default()
+    })
+}
+
+/// The authorization request of `client` for `scope` at `resource`.
+fn request_at(client: &Client, scope: &str, resource: &str) -> (Vec<(String, String)>, String) {
+    let (mut params, verifier) = code_request(client, scope, "st-res");
+    params.push(("resource".into(), resource.into()));
+    (params, verifier)
+}
+
+#[tokio::test]
+async fn a_user_grant_for_a_resource_mints_its_tokens_with_roles_when_it_opts_in() {
+    let app = TestApp::start().await;
+    let web = web_client_for(&app);
+    api(&app, ORDERS, "orders:read orders:write", &web, &["--roles"]);
+    let alice = app.create_user("alice");
+    run_json(&app.db, &["user", "roles", "alice", "--add", "admin"]);
+
+    // The API's scopes may be asked because the request names the API.
+    let browser = app.browser();
+    let (params, verifier) = request_at(&web, "openid offline_access orders:read", ORDERS);
+    let query = browser.sign_in_and_allow(&pairs(&params), &alice).await;
+    let tokens = exchange_code(&app, &web, &query["code"], &verifier).await;
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"], ORDERS);
+    assert_eq!(access["scope"], "offline_access openid orders:read");
+    assert_eq!(access["roles"], serde_json::json!(["admin"]));
+    assert_eq!(access["groups"], serde_json::json!([]));
+    // The ID token is the client's, as ever.
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["aud"], web.id);
+
+    // A refresh naming another resource is invalid_target and spends nothing.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let refused = app
+        .token(
+            &web,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("resource", BILLING),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_target");
+    let rotated = app
+        .token(
+            &web,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("resource", ORDERS),
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.unwrap();
+    let access = claims(rotated["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"], ORDERS);
+}
+
+#[tokio::test]
+async fn a_resource_the_client_may_not_use_is_refused_at_the_authorization_endpoint() {
+    let app = TestApp::start().await;
+    let web = web_client_for(&app);
+    let other = app.service_client();
+    api(&app, ORDERS, "orders:read", &other, &[]);
+    let browser = app.browser();
+    for resource in [ORDERS, BILLING, "not a uri"] {
+        let (params, _) = request_at(&web, "openid orders:read", resource);
+        let response = browser.authorize(&pairs(&params)).await;
+        assert_eq!(response.status(), 302, "{resource}");
+        let query = query_of(&location(&response));
+        assert_eq!(query["error"], "invalid_target", "{resource}");
+        assert_eq!(query["state"], "st-res");
+    }
+    // Without the resource, its scopes are not the client's to ask.
+    let (params, _) = code_request(&web, "openid orders:read", "st");
+    let response = browser.authorize(&pairs(&params)).await;
+    assert_eq!(query_of(&location(&response))["error"], "invalid_scope");
+}
+
+#[tokio::test]
+async fn a_code_is_redeemed_only_for_the_resource_it_was_granted_for() {
+    let app = TestApp::start().await;
+    let web = web_client_for(&app);
+    api(&app, ORDERS, "orders:read", &web, &[]);
+    api(&app, BILLING, "billing:read", &web, &[]);
+    let alice = app.create_user("alice");
+    let browser = app.browser();
+    let (params, verifier) = request_at(&web, "openid orders:read", ORDERS);
+    let query = browser.sign_in_and_allow(&pairs(&params), &alice).await;
+    let refused = app
+        .token(
+            &web,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", query["code"].as_str()),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier.as_str()),
+                ("resource", BILLING),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_target");
+}

@@ -6,7 +6,7 @@
 //! refresh-token family issued from it, in a transaction that commits although the
 //! answer is an error.
 
-use super::{new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TokenSigner};
+use super::{aim, new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TokenSigner};
 use crate::clock::seconds;
 use crate::config::Lifetimes;
 use crate::crypto::{random, token_hash};
@@ -36,6 +36,8 @@ struct Request {
     lifetimes: Lifetimes,
     /// The client address, for the audit trail.
     ip: Option<String>,
+    /// RFC 8707: the `resource` the token request named, if any.
+    resource: Option<String>,
 }
 
 /// Exchanges a code for tokens.
@@ -60,6 +62,7 @@ pub async fn exchange(
         jti: new_jti()?,
         lifetimes: services.config.lifetimes,
         ip: client.ip.clone(),
+        resource: params.get("resource").map(str::to_owned),
     };
     let outcome = services
         .store
@@ -106,7 +109,18 @@ fn consume_and_issue(
     };
     let scope = parse_scope(&code.scope)?;
     let lifetimes = request.lifetimes;
-    let access_expires_at = now + seconds(lifetimes.access_token);
+    let (access_scope, target, lifetime) = match aim(
+        conn,
+        request.resource.as_deref(),
+        code.resource.as_deref(),
+        &scope,
+        &user,
+        seconds(lifetimes.access_token),
+    )? {
+        Ok(aimed) => aimed,
+        Err(e) => return Ok(Outcome::Refused(e, None)),
+    };
+    let access_expires_at = now + lifetime;
     let refresh_token = id_token::issues_refresh_token(&scope, request.client_may_refresh)
         .then(|| request.new_refresh_token.clone());
     authorization_codes::record_access_token(
@@ -134,7 +148,7 @@ fn consume_and_issue(
         grant: AccessGrant {
             subject: code.user_id.clone(),
             client_id: request.client_id.clone(),
-            scope,
+            scope: access_scope,
             auth_time: Some(code.auth_time),
         },
         jti: request.jti.clone(),
@@ -142,7 +156,7 @@ fn consume_and_issue(
         expires_at: access_expires_at,
         refresh_token,
         authenticated,
-        target: None,
+        target,
     };
     // Signed before the commit: a failure rolls the consumption back.
     let response = signer.respond(&granted, now)?;
@@ -186,6 +200,7 @@ fn start_family(
             absolute_expires_at: absolute,
             revoked_at: None,
             revoked_reason: None,
+            resource: code.resource.clone(),
         },
     )?;
     refresh_tokens::insert_token(

@@ -32,6 +32,8 @@ pub async fn exchange(
             let aimed = TargetedAt {
                 audience: target.identifier,
                 alg: target.signing_alg,
+                // No user: no roles (RFC 9068 §2.2.3.1 speaks of the user's).
+                roles: None,
             };
             (scope, Some(aimed), lifetime)
         }

@@ -10,7 +10,9 @@
 //!
 //! [`SuccessorDeriver`]: crate::crypto::derived_token::SuccessorDeriver
 
-use super::{new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TokenSigner};
+use super::{
+    aim, new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TargetedAt, TokenSigner,
+};
 use crate::clock::seconds;
 use crate::config::Lifetimes;
 use crate::crypto::token_hash;
@@ -18,6 +20,7 @@ use crate::protocol::error::OAuthError;
 use crate::protocol::grants::refresh_token::{self, RefreshDecision, RefreshTokenState, REUSE};
 use crate::protocol::id_token::Authenticated;
 use crate::protocol::params::Params;
+use crate::protocol::scope::Scope;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::service::clients::AuthenticatedClient;
 use crate::service::{OAuthFailure, Services};
@@ -35,6 +38,8 @@ struct Request {
     lifetimes: Lifetimes,
     /// The client address, for the audit trail.
     ip: Option<String>,
+    /// RFC 8707: the `resource` the refresh named, if any.
+    resource: Option<String>,
 }
 
 /// Rotates a refresh token: a new refresh token and access token (and ID token for
@@ -56,6 +61,7 @@ pub async fn exchange(
         grace: seconds(services.config.oauth.refresh_grace_period),
         lifetimes: services.config.lifetimes,
         ip: client.ip.clone(),
+        resource: params.get("resource").map(str::to_owned),
     };
     let outcome = services
         .store
@@ -144,10 +150,21 @@ fn rotate(
                         StoreError::Corrupt("refresh token successor is missing".into()).into(),
                     );
                 };
-                let granted = granted(conn, &family, &next, request.successor.clone())?;
+                let aimed = match aim_refresh(conn, request, &family, &next.scope)? {
+                    Ok(aimed) => aimed,
+                    Err(e) => return Ok(Outcome::Refused(e, None)),
+                };
+                let granted = granted(conn, &family, &next, request.successor.clone(), aimed)?;
                 return Ok(Outcome::Issued(signer.respond(&granted, now)?, None));
             }
             Ok(RefreshDecision::Rotate { scope }) => {
+                // The resource is checked before the token is spent: a refusal
+                // leaves it usable.
+                let (access_scope, target, lifetime) =
+                    match aim_refresh(conn, request, &family, &scope.to_string())? {
+                        Ok(aimed) => aimed,
+                        Err(e) => return Ok(Outcome::Refused(e, None)),
+                    };
                 if !refresh_tokens::claim_rotation(conn, &presented_hash, &successor_hash, now)? {
                     continue;
                 }
@@ -162,10 +179,16 @@ fn rotate(
                     rotated_at: None,
                     successor_hash: None,
                     access_token_jti: Some(request.jti.clone()),
-                    access_token_expires_at: Some(now + seconds(lifetimes.access_token)),
+                    access_token_expires_at: Some(now + lifetime),
                 };
                 refresh_tokens::insert_token(conn, &next)?;
-                let granted = granted(conn, &family, &next, request.successor.clone())?;
+                let granted = granted(
+                    conn,
+                    &family,
+                    &next,
+                    request.successor.clone(),
+                    (access_scope, target, lifetime),
+                )?;
                 // Signed before the commit: a failure rolls the rotation back.
                 let response = signer.respond(&granted, now)?;
                 let event = AuditEvent::new(AuditKind::TokenIssued)
@@ -193,6 +216,7 @@ fn granted(
     family: &FamilyRow,
     next: &RefreshTokenRow,
     refresh_token: String,
+    (access_scope, target, _): (Scope, Option<TargetedAt>, i64),
 ) -> Result<Granted, StoreError> {
     let (Some(jti), Some(expires_at)) = (&next.access_token_jti, next.access_token_expires_at)
     else {
@@ -221,7 +245,7 @@ fn granted(
         grant: AccessGrant {
             subject: family.user_id.clone(),
             client_id: family.client_id.clone(),
-            scope,
+            scope: access_scope,
             auth_time: Some(family.auth_time),
         },
         jti: jti.clone(),
@@ -229,6 +253,26 @@ fn granted(
         expires_at,
         refresh_token: Some(refresh_token),
         authenticated,
-        target: None,
+        target,
     })
+}
+
+/// [`aim`] for a refresh: the family's resource, `scope` the refresh's scope.
+fn aim_refresh(
+    conn: &mut DbConn,
+    request: &Request,
+    family: &FamilyRow,
+    scope: &str,
+) -> Result<Result<(Scope, Option<TargetedAt>, i64), OAuthError>, IssueError> {
+    let scope = parse_scope(scope)?;
+    let user = users::find(conn, &family.user_id)?
+        .ok_or_else(|| StoreError::Corrupt("refresh token family without its user".into()))?;
+    aim(
+        conn,
+        request.resource.as_deref(),
+        family.resource.as_deref(),
+        &scope,
+        &user,
+        seconds(request.lifetimes.access_token),
+    )
 }
