@@ -6,7 +6,9 @@
 //! refresh-token family issued from it, in a transaction that commits although the
 //! answer is an error.
 
-use super::{aim, new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TokenSigner};
+use super::{
+    aim, new_jti, parse_amr, parse_scope, Aim, Aimed, Granted, IssueError, Outcome, TokenSigner,
+};
 use crate::clock::seconds;
 use crate::config::Lifetimes;
 use crate::crypto::{random, token_hash};
@@ -109,7 +111,11 @@ fn consume_and_issue(
     };
     let scope = parse_scope(&code.scope)?;
     let lifetimes = request.lifetimes;
-    let (access_scope, target, lifetime) = match aim(
+    let Aimed {
+        scope: access_scope,
+        target,
+        lifetime,
+    } = match aim(
         conn,
         request.resource.as_deref(),
         code.resource.as_deref(),
@@ -117,8 +123,8 @@ fn consume_and_issue(
         &user,
         seconds(lifetimes.access_token),
     )? {
-        Ok(aimed) => aimed,
-        Err(e) => return Ok(Outcome::Refused(e, None)),
+        Aim::At(aimed) => aimed,
+        Aim::Refused(e) => return Ok(Outcome::Refused(e, None)),
     };
     let access_expires_at = now + lifetime;
     let refresh_token = id_token::issues_refresh_token(&scope, request.client_may_refresh)

@@ -74,17 +74,21 @@ pub fn aim(
     scope: &Scope,
     user: &UserRow,
     default_lifetime: i64,
-) -> Result<Result<(Scope, Option<TargetedAt>, i64), OAuthError>, IssueError> {
+) -> Result<Aim, IssueError> {
     if asked.is_some() && asked != granted {
-        return Ok(Err(OAuthError::InvalidTarget(
+        return Ok(Aim::Refused(OAuthError::InvalidTarget(
             "the grant was not authorized for this resource",
         )));
     }
     let Some(identifier) = granted else {
-        return Ok(Ok((scope.clone(), None, default_lifetime)));
+        return Ok(Aim::At(Aimed {
+            scope: scope.clone(),
+            target: None,
+            lifetime: default_lifetime,
+        }));
     };
     let Some(target) = resources::target_in(conn, identifier)? else {
-        return Ok(Err(OAuthError::InvalidTarget(
+        return Ok(Aim::Refused(OAuthError::InvalidTarget(
             "the resource no longer exists",
         )));
     };
@@ -94,15 +98,30 @@ pub fn aim(
         None
     };
     let lifetime = target.access_token_lifetime.unwrap_or(default_lifetime);
-    Ok(Ok((
-        scope_for_resource(scope, &target.scope),
-        Some(TargetedAt {
+    Ok(Aim::At(Aimed {
+        scope: scope_for_resource(scope, &target.scope),
+        target: Some(TargetedAt {
             audience: target.identifier,
             alg: target.signing_alg,
             roles,
         }),
         lifetime,
-    )))
+    }))
+}
+
+/// What [`aim`] decided.
+pub enum Aim {
+    /// Mint the access token like this.
+    At(Aimed),
+    /// The request names a resource the grant is not for (or that is gone).
+    Refused(OAuthError),
+}
+
+/// An access token's scope, audience and lifetime.
+pub struct Aimed {
+    pub scope: Scope,
+    pub target: Option<TargetedAt>,
+    pub lifetime: i64,
 }
 
 /// The audience of an access token minted for a resource.

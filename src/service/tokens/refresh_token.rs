@@ -11,7 +11,7 @@
 //! [`SuccessorDeriver`]: crate::crypto::derived_token::SuccessorDeriver
 
 use super::{
-    aim, new_jti, parse_amr, parse_scope, Granted, IssueError, Outcome, TargetedAt, TokenSigner,
+    aim, new_jti, parse_amr, parse_scope, Aim, Aimed, Granted, IssueError, Outcome, TokenSigner,
 };
 use crate::clock::seconds;
 use crate::config::Lifetimes;
@@ -20,7 +20,6 @@ use crate::protocol::error::OAuthError;
 use crate::protocol::grants::refresh_token::{self, RefreshDecision, RefreshTokenState, REUSE};
 use crate::protocol::id_token::Authenticated;
 use crate::protocol::params::Params;
-use crate::protocol::scope::Scope;
 use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::service::clients::AuthenticatedClient;
 use crate::service::{OAuthFailure, Services};
@@ -151,8 +150,8 @@ fn rotate(
                     );
                 };
                 let aimed = match aim_refresh(conn, request, &family, &next.scope)? {
-                    Ok(aimed) => aimed,
-                    Err(e) => return Ok(Outcome::Refused(e, None)),
+                    Aim::At(aimed) => aimed,
+                    Aim::Refused(e) => return Ok(Outcome::Refused(e, None)),
                 };
                 let granted = granted(conn, &family, &next, request.successor.clone(), aimed)?;
                 return Ok(Outcome::Issued(signer.respond(&granted, now)?, None));
@@ -160,11 +159,10 @@ fn rotate(
             Ok(RefreshDecision::Rotate { scope }) => {
                 // The resource is checked before the token is spent: a refusal
                 // leaves it usable.
-                let (access_scope, target, lifetime) =
-                    match aim_refresh(conn, request, &family, &scope.to_string())? {
-                        Ok(aimed) => aimed,
-                        Err(e) => return Ok(Outcome::Refused(e, None)),
-                    };
+                let aimed = match aim_refresh(conn, request, &family, &scope.to_string())? {
+                    Aim::At(aimed) => aimed,
+                    Aim::Refused(e) => return Ok(Outcome::Refused(e, None)),
+                };
                 if !refresh_tokens::claim_rotation(conn, &presented_hash, &successor_hash, now)? {
                     continue;
                 }
@@ -179,16 +177,10 @@ fn rotate(
                     rotated_at: None,
                     successor_hash: None,
                     access_token_jti: Some(request.jti.clone()),
-                    access_token_expires_at: Some(now + lifetime),
+                    access_token_expires_at: Some(now + aimed.lifetime),
                 };
                 refresh_tokens::insert_token(conn, &next)?;
-                let granted = granted(
-                    conn,
-                    &family,
-                    &next,
-                    request.successor.clone(),
-                    (access_scope, target, lifetime),
-                )?;
+                let granted = granted(conn, &family, &next, request.successor.clone(), aimed)?;
                 // Signed before the commit: a failure rolls the rotation back.
                 let response = signer.respond(&granted, now)?;
                 let event = AuditEvent::new(AuditKind::TokenIssued)
@@ -216,7 +208,7 @@ fn granted(
     family: &FamilyRow,
     next: &RefreshTokenRow,
     refresh_token: String,
-    (access_scope, target, _): (Scope, Option<TargetedAt>, i64),
+    aimed: Aimed,
 ) -> Result<Granted, StoreError> {
     let (Some(jti), Some(expires_at)) = (&next.access_token_jti, next.access_token_expires_at)
     else {
@@ -245,7 +237,7 @@ fn granted(
         grant: AccessGrant {
             subject: family.user_id.clone(),
             client_id: family.client_id.clone(),
-            scope: access_scope,
+            scope: aimed.scope,
             auth_time: Some(family.auth_time),
         },
         jti: jti.clone(),
@@ -253,7 +245,7 @@ fn granted(
         expires_at,
         refresh_token: Some(refresh_token),
         authenticated,
-        target,
+        target: aimed.target,
     })
 }
 
@@ -263,7 +255,7 @@ fn aim_refresh(
     request: &Request,
     family: &FamilyRow,
     scope: &str,
-) -> Result<Result<(Scope, Option<TargetedAt>, i64), OAuthError>, IssueError> {
+) -> Result<Aim, IssueError> {
     let scope = parse_scope(scope)?;
     let user = users::find(conn, &family.user_id)?
         .ok_or_else(|| StoreError::Corrupt("refresh token family without its user".into()))?;
