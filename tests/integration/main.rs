@@ -6,6 +6,7 @@ mod authorization_flow;
 mod bad_input;
 mod cli;
 mod discovery;
+mod example_apis;
 mod grant_fixes;
 mod hardening;
 mod health;

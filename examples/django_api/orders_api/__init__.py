@@ -1,0 +1,1 @@
+"""Orders API: an example Django REST framework resource server for Portcullis."""
