@@ -365,6 +365,71 @@ async fn a_user_grant_for_a_resource_mints_its_tokens_with_roles_when_it_opts_in
     let rotated: Value = rotated.json().await.unwrap();
     let access = claims(rotated["access_token"].as_str().unwrap());
     assert_eq!(access["aud"], ORDERS);
+
+    // An admin's change reaches the next token; a refresh may narrow the scope.
+    run_json(&app.db, &["user", "roles", "alice", "--add", "auditor"]);
+    let narrowed = app
+        .token(
+            &web,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rotated["refresh_token"].as_str().unwrap()),
+                ("scope", "openid orders:read"),
+            ],
+        )
+        .await;
+    assert_eq!(narrowed.status(), 200);
+    let narrowed: Value = narrowed.json().await.unwrap();
+    let access = claims(narrowed["access_token"].as_str().unwrap());
+    assert_eq!(access["roles"], serde_json::json!(["admin", "auditor"]));
+    assert_eq!(access["scope"], "openid orders:read");
+}
+
+#[tokio::test]
+async fn roles_reach_only_the_apis_that_opted_in() {
+    let app = TestApp::start().await;
+    let web = web_client_for(&app);
+    api(&app, BILLING, "billing:read", &web, &[]);
+    let alice = app.create_user("alice");
+    run_json(&app.db, &["user", "roles", "alice", "--add", "admin"]);
+    let browser = app.browser();
+    let (params, verifier) = request_at(&web, "openid billing:read", BILLING);
+    let query = browser.sign_in_and_allow(&pairs(&params), &alice).await;
+    let tokens = exchange_code(&app, &web, &query["code"], &verifier).await;
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"], BILLING);
+    assert!(access.get("roles").is_none(), "{access}");
+}
+
+#[tokio::test]
+async fn an_api_sees_a_disabled_user_in_introspection_at_once() {
+    let app = TestApp::start().await;
+    let web = web_client_for(&app);
+    let orders = api(&app, ORDERS, "orders:read", &web, &[]);
+    let (id, secret) = (
+        orders["id"].as_str().unwrap(),
+        orders["secret"].as_str().unwrap(),
+    );
+    let alice = app.create_user("alice");
+    let browser = app.browser();
+    let (params, verifier) = request_at(&web, "openid orders:read", ORDERS);
+    let query = browser.sign_in_and_allow(&pairs(&params), &alice).await;
+    let tokens = exchange_code(&app, &web, &query["code"], &verifier).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let body: Value = introspect_as(&app, id, secret, token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["sub"], alice.id);
+    run_json(&app.db, &["user", "disable", "alice"]);
+    let body: Value = introspect_as(&app, id, secret, token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, serde_json::json!({ "active": false }));
 }
 
 #[tokio::test]
