@@ -8,6 +8,7 @@ use super::pages::{self, PageError};
 use super::{flow, form, AppState};
 use crate::protocol::params::Params;
 use crate::service::authorization::{self, ConsentDecision, Step};
+use crate::service::resources;
 use crate::service::tokens::parse_scope;
 use crate::store::authorization_requests::PendingRequestRow;
 use crate::views::{describe_scope, ConsentPage, ScopeLine};
@@ -46,6 +47,12 @@ async fn render(
     username: &str,
 ) -> Result<HttpResponse, PageError> {
     let requested = parse_scope(&pending.scope)?;
+    // RFC 8707: the API the app asks access to, by name, and whether it will see
+    // the user's roles and groups.
+    let api = match &pending.resource {
+        Some(identifier) => resources::by_identifier(&state.services.store, identifier).await?,
+        None => None,
+    };
     let client_name = flow::client_name(state, &pending.client_id).await?;
     let redirect_host = url::Url::parse(&pending.redirect_uri)
         .ok()
@@ -67,6 +74,17 @@ async fn render(
                     name: s.to_owned(),
                     description: describe_scope(s),
                 })
+                .chain(api.iter().map(|api| ScopeLine {
+                    name: api.identifier.clone(),
+                    description: if api.include_roles {
+                        format!(
+                            "Use {} for you; it will see your roles and groups",
+                            api.name
+                        )
+                    } else {
+                        format!("Use {} for you", api.name)
+                    },
+                }))
                 .collect(),
             request_id: &pending.id,
             csrf_token: &pending.csrf_token,

@@ -185,6 +185,21 @@ pub async fn list(store: &Store) -> Result<Vec<ResourceView>, AdminError> {
         .collect::<Result<_, _>>()?)
 }
 
+/// The resource with this identifier, if any (for the consent page of a request
+/// that named it).
+pub async fn by_identifier(
+    store: &Store,
+    identifier: &str,
+) -> Result<Option<ResourceView>, StoreError> {
+    let lookup = identifier.to_owned();
+    store
+        .run(move |conn| resources::find(conn, &lookup))
+        .await?
+        .filter(|row| row.identifier == identifier)
+        .map(|row| ResourceView::of(&row))
+        .transpose()
+}
+
 /// The resource named by id or identifier.
 pub async fn show(store: &Store, id: &str) -> Result<ResourceView, AdminError> {
     Ok(ResourceView::of(&find(store, id).await?)?)

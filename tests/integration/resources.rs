@@ -323,10 +323,19 @@ async fn a_user_grant_for_a_resource_mints_its_tokens_with_roles_when_it_opts_in
     let alice = app.create_user("alice");
     run_json(&app.db, &["user", "roles", "alice", "--add", "admin"]);
 
-    // The API's scopes may be asked because the request names the API.
+    // The API's scopes may be asked because the request names the API, and the
+    // consent page names the API and says it will see the user's roles.
     let browser = app.browser();
     let (params, verifier) = request_at(&web, "openid offline_access orders:read", ORDERS);
-    let query = browser.sign_in_and_allow(&pairs(&params), &alice).await;
+    let response = browser.authorize(&pairs(&params)).await;
+    let signed_in = browser
+        .login(&location(&response), &alice.username, PASSWORD)
+        .await;
+    let consent = location(&signed_in);
+    let page = browser.get(&consent).await.text().await.unwrap();
+    assert!(page.contains("it will see your roles and groups"), "{page}");
+    let back = browser.consent(&consent, "allow").await;
+    let query = query_of(&location(&back));
     let tokens = exchange_code(&app, &web, &query["code"], &verifier).await;
     let access = claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(access["aud"], ORDERS);
