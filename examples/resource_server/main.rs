@@ -5,7 +5,12 @@
 //! ISSUER=http://127.0.0.1:8080 AUDIENCE=https://api.example.com BIND=127.0.0.1:8081 \
 //!     cargo run --example resource_server
 //! curl -i -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/api/whoami
+//! curl -i -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/api/admin
 //! ```
+//!
+//! `AUDIENCE` is the API's identifier as registered with `portcullis resource create
+//! --identifier` (the `aud` of tokens requested with `resource=`); `/api/admin` needs
+//! the `admin` role, which tokens carry for APIs registered with `--roles`.
 
 mod jwks_cache;
 
@@ -36,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         App::new()
             .app_data(cache.clone())
             .route("/api/whoami", web::get().to(whoami))
+            .route("/api/admin", web::get().to(admin))
     })
     .bind(&bind)
     .with_context(|| format!("cannot listen on {bind}"))?;
@@ -81,7 +87,43 @@ async fn whoami(req: HttpRequest, cache: web::Data<JwksCache>) -> HttpResponse {
             "sub": claims["sub"],
             "client_id": claims["client_id"],
             "scope": claims["scope"],
+            "roles": claims["roles"],
         })),
+        Err(e) => unauthorized(format!(
+            r#"Bearer error="invalid_token", error_description="{}""#,
+            quotable(&e.to_string())
+        )),
+    }
+}
+
+/// `GET /api/admin`: only for a user with the `admin` role (RFC 9068 §2.2.3.1's
+/// `roles` claim). A valid token without it is 403 `insufficient_scope` (RFC 6750
+/// §3.1), not 401: the token is fine, its rights are not enough.
+async fn admin(req: HttpRequest, cache: web::Data<JwksCache>) -> HttpResponse {
+    let Some(token) = bearer_token(&req) else {
+        return unauthorized(r#"Bearer realm="example""#.to_owned());
+    };
+    match cache.verify(token, unix_now()).await {
+        Ok(claims) => {
+            let is_admin = claims["roles"]
+                .as_array()
+                .is_some_and(|roles| roles.iter().any(|r| r == "admin"));
+            if is_admin {
+                HttpResponse::Ok().json(json!({ "admin": claims["sub"] }))
+            } else {
+                let mut response = HttpResponse::Forbidden().json(json!({
+                    "error": "insufficient_scope",
+                    "error_description": "the admin role is required",
+                }));
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        r#"Bearer error="insufficient_scope", error_description="the admin role is required""#,
+                    ),
+                );
+                response
+            }
+        }
         Err(e) => unauthorized(format!(
             r#"Bearer error="invalid_token", error_description="{}""#,
             quotable(&e.to_string())
