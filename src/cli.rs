@@ -106,7 +106,7 @@ pub struct ResourceArgs {
     /// A client id that may ask tokens for this API (repeatable).
     #[arg(long = "client", value_name = "CLIENT_ID", allow_hyphen_values = true)]
     pub clients: Vec<String>,
-    /// Seconds its access tokens live (60 to 86400; default: access_token_lifetime).
+    /// Seconds its access tokens live (60 to access_token_lifetime; default: that).
     #[arg(long)]
     pub access_token_lifetime: Option<i64>,
     /// RS256, ES256 or EdDSA (default: the client's or the server's).

@@ -65,12 +65,12 @@ fn describe(r: &ResourceView) -> Vec<String> {
 /// Runs one `resource` command.
 pub fn run(config: &Config, command: ResourceCommand) -> Result<(), Failure> {
     let cli = Actor::cli();
-    let algs = config.keys.algs.clone();
+    let policy = resources::ResourcePolicy::of(config);
     match command {
         ResourceCommand::Create(args) => {
             let input = input(&args);
             let created = operate(config, |s| async move {
-                resources::create(&s, algs, input, &cli, now()).await
+                resources::create(&s, policy, input, &cli, now()).await
             })?;
             if args.json {
                 return print_json(&WithSecret {
@@ -105,7 +105,7 @@ pub fn run(config: &Config, command: ResourceCommand) -> Result<(), Failure> {
         ResourceCommand::Update { resource, args } => {
             let input = input(&args);
             let updated = operate(config, |s| async move {
-                resources::update(&s, algs, &resource, input, &cli, now()).await
+                resources::update(&s, policy, &resource, input, &cli, now()).await
             })?;
             print_either(args.json, &updated, &describe(&updated))
         }

@@ -70,6 +70,32 @@ pub struct ResourceWithSecret {
     pub secret: Secret<String>,
 }
 
+/// What the server's settings allow a resource: its algorithms, the longest access
+/// token (signing keys stay published for the server's longest token lifetime, so a
+/// longer one would outlive its key in every JWKS), and identifiers that already
+/// mean something (the issuer, `access_token_audience`: tokens without `resource`
+/// carry them, and an API with that identifier would accept those).
+#[derive(Debug, Clone)]
+pub struct ResourcePolicy {
+    pub algs: Vec<KeyAlg>,
+    pub max_lifetime: i64,
+    pub reserved: Vec<String>,
+}
+
+impl ResourcePolicy {
+    /// The policy of `config`.
+    pub fn of(config: &crate::config::Config) -> ResourcePolicy {
+        ResourcePolicy {
+            algs: config.keys.algs.clone(),
+            max_lifetime: crate::clock::seconds(config.lifetimes.access_token),
+            reserved: vec![
+                config.issuer.clone(),
+                config.oauth.access_token_audience.clone(),
+            ],
+        }
+    }
+}
+
 /// A resource as the token endpoint uses it.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -85,8 +111,9 @@ pub struct Target {
 fn checked(
     conn: &mut DbConn,
     input: &ResourceInput,
-    algs: &[KeyAlg],
+    policy: &ResourcePolicy,
 ) -> Result<Result<(), AdminError>, StoreError> {
+    let algs = &policy.algs;
     let invalid = |m: String| Ok(Err(AdminError::Invalid(m)));
     if resource::check_identifier(&input.identifier).is_err() {
         return invalid(format!(
@@ -101,9 +128,18 @@ fn checked(
         Ok(scope) if !scope.is_empty() => {}
         _ => return invalid("the scope must list at least one valid scope token".to_owned()),
     }
+    if policy.reserved.contains(&input.identifier) {
+        return invalid(format!(
+            "`{}` is the issuer or access_token_audience: tokens without a resource carry it",
+            input.identifier
+        ));
+    }
     if let Some(lifetime) = input.access_token_lifetime {
-        if !(60..=86_400).contains(&lifetime) {
-            return invalid("the access token lifetime must be 60 to 86400 seconds".to_owned());
+        if !(60..=policy.max_lifetime).contains(&lifetime) {
+            return invalid(format!(
+                "the access token lifetime must be 60 to {} seconds (access_token_lifetime: signing keys stay published that long)",
+                policy.max_lifetime
+            ));
         }
     }
     if let Some(alg) = &input.signing_alg {
@@ -124,7 +160,7 @@ fn checked(
 /// the secret is shown once), in one transaction with its audit event.
 pub async fn create(
     store: &Store,
-    algs: Vec<KeyAlg>,
+    policy: ResourcePolicy,
     input: ResourceInput,
     actor: &Actor,
     now: i64,
@@ -134,7 +170,7 @@ pub async fn create(
     let (row, secret, event) = store
         .run_with(move |conn| {
             conn.transaction_with(|conn| {
-                checked(conn, &input, &algs)??;
+                checked(conn, &input, &policy)??;
                 let (secret, secret_hash) = secret_hasher(conn, now)?.generate()?;
                 let row = ResourceRow {
                     id: random::identifier()?,
@@ -217,7 +253,7 @@ async fn find(store: &Store, id: &str) -> Result<ResourceRow, AdminError> {
 /// tokens already issued keep their `aud` and scope until they expire.
 pub async fn update(
     store: &Store,
-    algs: Vec<KeyAlg>,
+    policy: ResourcePolicy,
     id: &str,
     input: ResourceInput,
     actor: &Actor,
@@ -228,7 +264,7 @@ pub async fn update(
     let (row, event) = store
         .run_with(move |conn| {
             conn.transaction_with(|conn| {
-                checked(conn, &input, &algs)??;
+                checked(conn, &input, &policy)??;
                 let row = ResourceRow {
                     identifier: input.identifier.clone(),
                     name: input.name.trim().to_owned(),

@@ -139,6 +139,31 @@ async fn resources_are_managed_from_the_command_line() {
         let out = portcullis(&app.db, &full, None);
         assert_fails(&out, 1, says);
     }
+    // Longer than access_token_lifetime would outlive its key; the issuer is the
+    // audience of tokens requested without a resource.
+    for (args, says) in [
+        (
+            vec![
+                "--identifier",
+                BILLING,
+                "--scope",
+                "a",
+                "--access-token-lifetime",
+                "901",
+            ],
+            "60 to 900",
+        ),
+        // The command line's issuer (these commands get the default).
+        (
+            vec!["--identifier", "http://127.0.0.1:8080", "--scope", "a"],
+            "issuer",
+        ),
+    ] {
+        let mut full = vec!["resource", "create"];
+        full.extend(args);
+        let out = portcullis(&app.db, &full, None);
+        assert_fails(&out, 1, says);
+    }
     assert_eq!(
         run_json(&app.db, &["resource", "list"])
             .as_array()
