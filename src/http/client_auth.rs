@@ -17,14 +17,7 @@ pub async fn authenticate(
     req: &HttpRequest,
     params: &Params,
 ) -> Result<AuthenticatedClient, OAuthFailure> {
-    let authorization = match req.headers().get(AUTHORIZATION) {
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header"))?,
-        ),
-        None => None,
-    };
+    let authorization = authorization(req)?;
     let ip = client_address::of_request(state, req).map(|ip| ip.to_string());
     clients::authenticate(
         &state.services,
@@ -34,6 +27,19 @@ pub async fn authenticate(
         state.clock.now(),
     )
     .await
+}
+
+/// The request's `Authorization` header, if any; one that is not visible ASCII is
+/// `invalid_client`.
+pub fn authorization(req: &HttpRequest) -> Result<Option<&str>, OAuthError> {
+    req.headers()
+        .get(AUTHORIZATION)
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header"))
+        })
+        .transpose()
 }
 
 /// The form body of a request and the client that authenticated with it.

@@ -3,10 +3,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use actix_web::http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL};
 
-use super::{client_address, form, oauth_response, AppState};
-use crate::protocol::error::OAuthError;
+use super::{client_address, client_auth, form, oauth_response, AppState};
 use crate::service::introspection::{self, Introspection};
 use crate::service::OAuthFailure;
 
@@ -55,14 +54,7 @@ async fn introspection(
 ) -> Result<(Introspection, bool), OAuthFailure> {
     let params = form::params(req, body)?;
     params.check_characters()?;
-    let authorization = match req.headers().get(AUTHORIZATION) {
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header"))?,
-        ),
-        None => None,
-    };
+    let authorization = client_auth::authorization(req)?;
     let ip = client_address::of_request(state, req).map(|ip| ip.to_string());
     introspection::answer(
         &state.services,

@@ -40,11 +40,15 @@ pub enum LoginOutcome {
 /// The counters of one server.
 #[derive(Default)]
 pub struct Metrics {
-    routes: RwLock<HashMap<(String, String), Arc<RouteStats>>>,
+    /// By route pattern, then by method: looked up without allocating.
+    routes: RwLock<HashMap<String, ByMethod>>,
     tokens_issued: [AtomicU64; 3],
     logins: [AtomicU64; 3],
     lock_starts: AtomicU64,
 }
+
+/// The statistics of one route, by HTTP method (a handful at most).
+type ByMethod = Vec<(String, Arc<RouteStats>)>;
 
 #[derive(Default)]
 struct RouteStats {
@@ -64,16 +68,32 @@ impl Metrics {
         status: u16,
         elapsed: Duration,
     ) {
-        let key = (route.unwrap_or("unmatched").to_owned(), method.to_owned());
+        let route = route.unwrap_or("unmatched");
+        let find = |methods: &ByMethod| {
+            methods
+                .iter()
+                .find(|(m, _)| m == method)
+                .map(|(_, stats)| stats.clone())
+        };
         let existing = self
             .routes
             .read()
             .ok()
-            .and_then(|routes| routes.get(&key).cloned());
+            .and_then(|routes| routes.get(route).and_then(find));
         let stats = match existing {
             Some(stats) => stats,
             None => match self.routes.write() {
-                Ok(mut routes) => routes.entry(key).or_default().clone(),
+                Ok(mut routes) => {
+                    let methods = routes.entry(route.to_owned()).or_default();
+                    match find(methods) {
+                        Some(stats) => stats,
+                        None => {
+                            let stats = Arc::new(RouteStats::default());
+                            methods.push((method.to_owned(), stats.clone()));
+                            stats
+                        }
+                    }
+                }
                 Err(_) => return,
             },
         };
@@ -228,8 +248,15 @@ impl Metrics {
         let Ok(routes) = self.routes.read() else {
             return;
         };
-        let mut sorted: Vec<_> = routes.iter().collect();
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let mut sorted: Vec<((&String, &String), &Arc<RouteStats>)> = routes
+            .iter()
+            .flat_map(|(route, methods)| {
+                methods
+                    .iter()
+                    .map(move |(method, stats)| ((route, method), stats))
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
         family(
             out,
             "portcullis_http_requests_total",

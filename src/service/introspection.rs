@@ -140,14 +140,11 @@ pub async fn answer(
     now: i64,
 ) -> Result<(Introspection, bool), OAuthFailure> {
     if let Ok(presented) = client_auth::presented(authorization, params) {
-        if resources::exists(&services.store, &presented.client_id).await? {
-            let resource = match &presented.secret {
-                Some(secret) => {
-                    resources::authenticate(services, &presented.client_id, secret.expose()).await?
-                }
-                None => None,
-            };
-            let Some(resource) = resource else {
+        if let Some(resource) = resources::by_id(&services.store, &presented.client_id).await? {
+            let proved = presented.secret.as_ref().is_some_and(|secret| {
+                resources::secret_matches(services, &resource, secret.expose())
+            });
+            if !proved {
                 let event = AuditEvent::new(AuditKind::ClientAuthenticationFailed)
                     .ip(ip.as_deref())
                     .detail(serde_json::json!({
@@ -161,7 +158,7 @@ pub async fn answer(
                     .await?;
                 audit::log(&event);
                 return Err(OAuthError::from(ClientAuthFailure::WrongSecret).into());
-            };
+            }
             let token = params.require("token")?;
             let answer = introspect_for_resource(services, &resource, token, now).await?;
             return Ok((answer, true));
@@ -191,25 +188,33 @@ pub async fn introspect_for_resource(
     }
     Ok(services
         .store
-        .run(move |conn| {
-            let Some(username) = access_token_holds(conn, &claims, now)? else {
-                return Ok(Introspection::default());
-            };
-            Ok(Introspection {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: Some(claims.client_id),
-                username,
-                token_type: Some("Bearer"),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                sub: Some(claims.sub),
-                aud: Some(claims.aud),
-                iss: Some(claims.iss),
-                jti: Some(claims.jti),
-            })
-        })
+        .run(move |conn| access_answer(conn, claims, now))
         .await?)
+}
+
+/// RFC 7662 §2.2 for an access token: active with its claims while it holds
+/// ([`access_token_holds`]), else `{"active": false}`.
+fn access_answer(
+    conn: &mut DbConn,
+    claims: AccessTokenClaims,
+    now: i64,
+) -> Result<Introspection, StoreError> {
+    let Some(username) = access_token_holds(conn, &claims, now)? else {
+        return Ok(Introspection::default());
+    };
+    Ok(Introspection {
+        active: true,
+        scope: Some(claims.scope),
+        client_id: Some(claims.client_id),
+        username,
+        token_type: Some("Bearer"),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        sub: Some(claims.sub),
+        aud: Some(claims.aud),
+        iss: Some(claims.iss),
+        jti: Some(claims.jti),
+    })
 }
 
 /// Introspects `presented` for `client` (RFC 7662 §2). Active means: signature (or
@@ -238,24 +243,7 @@ pub async fn introspect(
     Ok(services
         .store
         .run(move |conn| match token {
-            KnownToken::Access(claims) => {
-                let Some(username) = access_token_holds(conn, &claims, now)? else {
-                    return Ok(Introspection::default());
-                };
-                Ok(Introspection {
-                    active: true,
-                    scope: Some(claims.scope),
-                    client_id: Some(claims.client_id),
-                    username,
-                    token_type: Some("Bearer"),
-                    exp: Some(claims.exp),
-                    iat: Some(claims.iat),
-                    sub: Some(claims.sub),
-                    aud: Some(claims.aud),
-                    iss: Some(claims.iss),
-                    jti: Some(claims.jti),
-                })
-            }
+            KnownToken::Access(claims) => access_answer(conn, claims, now),
             KnownToken::Refresh { token, family } => {
                 let live = family.revoked_at.is_none()
                     && token.rotated_at.is_none()

@@ -229,9 +229,8 @@ pub async fn by_identifier(
 ) -> Result<Option<ResourceView>, StoreError> {
     let lookup = identifier.to_owned();
     store
-        .run(move |conn| resources::find(conn, &lookup))
+        .run(move |conn| resources::find_by_identifier(conn, &lookup))
         .await?
-        .filter(|row| row.identifier == identifier)
         .map(|row| ResourceView::of(&row))
         .transpose()
 }
@@ -338,9 +337,8 @@ pub async fn target_for(
     let lookup = identifier.to_owned();
     let row = services
         .store
-        .run(move |conn| resources::find(conn, &lookup))
-        .await?
-        .filter(|row| row.identifier == identifier);
+        .run(move |conn| resources::find_by_identifier(conn, &lookup))
+        .await?;
     let Some(row) = row else {
         return Err(
             OAuthError::InvalidTarget("this resource is not available to this client").into(),
@@ -357,8 +355,7 @@ pub async fn target_for(
 /// The resource a grant was authorized for, looked up again when its tokens are
 /// minted (inside the grant's transaction); `None` when it has been deleted since.
 pub fn target_in(conn: &mut DbConn, identifier: &str) -> Result<Option<Target>, StoreError> {
-    let Some(row) = resources::find(conn, identifier)?.filter(|r| r.identifier == identifier)
-    else {
+    let Some(row) = resources::find_by_identifier(conn, identifier)? else {
         return Ok(None);
     };
     Ok(Some(target_of(row)?))
@@ -388,28 +385,17 @@ fn target_of(row: ResourceRow) -> Result<Target, StoreError> {
     })
 }
 
-/// The resource whose id is `id`, if `secret` is its introspection secret (keyed
-/// HMAC, constant-time): RFC 7662 §2.1's protected-resource credentials.
-pub async fn authenticate(
-    services: &Services,
-    id: &str,
-    secret: &str,
-) -> Result<Option<ResourceRow>, StoreError> {
+/// The resource whose id is `id` (an introspection request names it where a
+/// client would name its client id), if any.
+pub async fn by_id(store: &Store, id: &str) -> Result<Option<ResourceRow>, StoreError> {
     let lookup = id.to_owned();
-    let row = services
-        .store
-        .run(move |conn| resources::find(conn, &lookup))
-        .await?
-        .filter(|row| row.id == id);
-    Ok(row.filter(|row| services.secret_hasher.verify(secret, &row.secret_hash)))
+    store
+        .run(move |conn| resources::find_by_id(conn, &lookup))
+        .await
 }
 
-/// Whether `id` names a resource (the introspection endpoint tells resource
-/// credentials from client credentials by it).
-pub async fn exists(store: &Store, id: &str) -> Result<bool, StoreError> {
-    let lookup = id.to_owned();
-    Ok(store
-        .run(move |conn| resources::find(conn, &lookup))
-        .await?
-        .is_some_and(|row| row.id == id))
+/// Whether `secret` is `resource`'s introspection secret (keyed HMAC, constant
+/// time): RFC 7662 §2.1's protected-resource credentials.
+pub fn secret_matches(services: &Services, resource: &ResourceRow, secret: &str) -> bool {
+    services.secret_hasher.verify(secret, &resource.secret_hash)
 }

@@ -61,6 +61,27 @@ pub fn find(conn: &mut DbConn, id_or_identifier: &str) -> Result<Option<Resource
         .optional())?)
 }
 
+/// The resource whose identifier (the `aud` of its tokens) is `identifier`.
+pub fn find_by_identifier(
+    conn: &mut DbConn,
+    identifier: &str,
+) -> Result<Option<ResourceRow>, StoreError> {
+    Ok(db_run!(conn, |c| resources::table
+        .filter(resources::identifier.eq(identifier))
+        .select(ResourceRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The resource whose id (its introspection credential's name) is `id`.
+pub fn find_by_id(conn: &mut DbConn, id: &str) -> Result<Option<ResourceRow>, StoreError> {
+    Ok(db_run!(conn, |c| resources::table
+        .find(id)
+        .select(ResourceRow::as_select())
+        .first(c)
+        .optional())?)
+}
+
 /// Writes every column of `row` (by id); `false` when it is gone.
 pub fn update(conn: &mut DbConn, row: &ResourceRow) -> Result<bool, StoreError> {
     let changed = db_run!(conn, |c| diesel::update(resources::table.find(&row.id))
