@@ -83,6 +83,8 @@ pub struct Started {
     pub server: Server,
     /// The server's signing keys (tests sign and rotate through it).
     pub keys: Arc<KeyRing>,
+    /// The first-run setup link, when the database has no enabled admin (also logged).
+    pub setup_link: Option<String>,
 }
 
 /// Opens the database, migrates (or checks the schema), loads the server's keys and
@@ -170,7 +172,9 @@ pub async fn start(
         base_path: http::base_path(&config.issuer),
         metrics: http::metrics::Metrics::default(),
         metrics_listener: http::metrics::MetricsListener(metrics_listener_addr),
+        playground: http::playground::Playground::default(),
     });
+    let setup_link = offer_setup(&state).await?;
     spawn_purge(&state);
     spawn_limiter_pruning(&state);
     let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
@@ -197,7 +201,26 @@ pub async fn start(
     Ok(Started {
         server: server.run(),
         keys,
+        setup_link,
     })
+}
+
+/// On a database without an enabled admin, logs a one-time link where the first
+/// admin chooses a username and password (DESIGN.md §2): the token in it is random,
+/// single use, valid for an hour and stored only as a hash. No password is ever
+/// logged or set by default.
+async fn offer_setup(state: &web::Data<http::AppState>) -> Result<Option<String>, StartError> {
+    let now = state.clock.now();
+    let Some(token) = service::setup::offer(&state.services.store, now).await? else {
+        return Ok(None);
+    };
+    let issuer = state.services.config.issuer.trim_end_matches('/');
+    let link = format!("{issuer}{}?token={token}", http::setup::SETUP_PATH);
+    tracing::warn!(
+        target: "portcullis::setup",
+        "first-run setup: open {link} within 1 hour to create the first admin (or run `portcullis user create --admin`)"
+    );
+    Ok(Some(link))
 }
 
 /// Every 10 minutes, deletes expired codes, sessions, families and revoked token

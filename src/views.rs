@@ -1,5 +1,9 @@
 //! The askama templates, one struct per page (`templates/`). Values are escaped by
-//! askama; no page carries script.
+//! askama. The flow's pages (login, consent, logout) carry no script; the account
+//! and admin pages load `static/portcullis.js` (copy buttons) and nothing inline.
+
+pub mod account;
+pub mod admin;
 
 use askama::Template;
 
@@ -9,8 +13,13 @@ use askama::Template;
 pub struct LoginPage<'a> {
     /// The issuer's path (`/auth`, or empty): links and form actions live under it.
     pub base: &'a str,
-    pub client_name: &'a str,
+    /// The client asking, in an authorization request; `None` for a sign-in to the
+    /// server's own pages.
+    pub client_name: Option<&'a str>,
+    /// The pending authorization request (empty outside one).
     pub request_id: &'a str,
+    /// Where a sign-in to the server's own pages returns (`None` in a request).
+    pub next: Option<&'a str>,
     pub csrf_token: &'a str,
     /// What was typed, kept after a failed attempt (never the password).
     pub username: &'a str,
@@ -83,4 +92,121 @@ pub fn describe_scope(scope: &str) -> String {
         "roles" => "See your roles and groups".to_owned(),
         other => format!("Use the “{other}” permission"),
     }
+}
+
+/// The frame of the account and admin pages: who is signed in, the navigation, the
+/// sign-out form, and a notice after a change.
+pub struct Chrome {
+    /// The issuer's path (`/auth`, or empty).
+    pub base: String,
+    /// `None`: nobody is signed in.
+    pub username: Option<String>,
+    pub is_admin: bool,
+    /// The session's CSRF token for every form of the page.
+    pub csrf_token: String,
+    /// The navigation entry to mark as current.
+    pub section: &'static str,
+    pub notice: Option<&'static str>,
+}
+
+/// The notice after a change (`?done=…`): a fixed text per known code, so a link
+/// cannot make the page say anything else.
+pub fn notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "client-updated" => "The client was saved.",
+        "client-disabled" => "The client is disabled: it cannot sign anyone in or get tokens, and its refresh tokens were revoked.",
+        "client-enabled" => "The client is enabled again.",
+        "client-deleted" => "The client was deleted.",
+        "user-created" => "The user was created.",
+        "user-updated" => "The user was saved.",
+        "password-set" => "The password was set.",
+        "user-disabled" => "The user is disabled: their sessions ended and their refresh tokens were revoked.",
+        "user-enabled" => "The user is enabled again.",
+        "user-unlocked" => "The sign-in locks were lifted.",
+        "user-deleted" => "The user was deleted.",
+        "sessions-ended" => "The sessions were ended.",
+        "consent-revoked" => "Access was revoked: the app's refresh tokens no longer work.",
+        "key-rotated" => "A new key was made; it signs once it has been published long enough.",
+        "key-revoked" => "The key was revoked and removed from the JWKS.",
+        "app-revoked" => "Access was revoked: the app must ask you again.",
+        "others-signed-out" => "Every other session was signed out.",
+        "password-changed" => "Your password was changed.",
+        "redirect-registered" => "The playground's redirect URI was registered on the client.",
+        _ => return None,
+    })
+}
+
+/// A time for people: `2026-12-01 21:52 UTC`.
+pub fn when(unix_seconds: i64) -> String {
+    let Ok(seconds) = u64::try_from(unix_seconds) else {
+        return "—".to_owned();
+    };
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    // `2026-12-01T21:52:13Z` → `2026-12-01 21:52 UTC`
+    match (text.get(..10), text.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => text,
+    }
+}
+
+/// A form's errors, each next to its field (`id="error-FIELD"`).
+#[derive(Default)]
+pub struct FieldErrors {
+    errors: Vec<(&'static str, String)>,
+    /// An error that belongs to no one field.
+    pub general: Option<String>,
+}
+
+impl FieldErrors {
+    pub fn none() -> FieldErrors {
+        FieldErrors::default()
+    }
+
+    /// The error of `field`, or the general one.
+    pub fn of(field: &'static str, message: impl Into<String>) -> FieldErrors {
+        FieldErrors {
+            errors: vec![(field, message.into())],
+            general: None,
+        }
+    }
+
+    /// An error not tied to a field.
+    pub fn general(message: impl Into<String>) -> FieldErrors {
+        FieldErrors {
+            errors: Vec::new(),
+            general: Some(message.into()),
+        }
+    }
+
+    /// The error shown next to `field`.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty() && self.general.is_none()
+    }
+}
+
+/// The home page at the issuer's root.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub chrome: Chrome,
+    pub issuer: String,
+}
+
+/// The first-run setup form.
+#[derive(Template)]
+#[template(path = "setup.html")]
+pub struct SetupPage {
+    pub chrome: Chrome,
+    pub token: String,
+    pub csrf_token: String,
+    pub username: String,
+    pub errors: FieldErrors,
 }

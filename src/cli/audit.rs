@@ -32,6 +32,7 @@ pub fn list(config: &Config, args: AuditListArgs) -> Result<(), Failure> {
         since,
         before: None,
         limit: args.limit,
+        offset: 0,
     };
     let entries = operate(
         config,

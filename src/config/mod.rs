@@ -100,6 +100,11 @@ pub const SETTINGS: &[Setting] = &[
         doc: "seconds a login session lives at most (7 days)",
     },
     Setting {
+        key: "admin_session_idle_lifetime",
+        default: "900",
+        doc: "seconds an admin's session lives without activity (15 minutes; at most session_idle_lifetime): an admin who walks away must sign in again. Deleting, rotating a secret and revoking a key also ask for the password again 5 minutes after the last sign-in",
+    },
+    Setting {
         key: "signing_algs",
         default: "RS256 ES256",
         doc: "signing algorithms to keep keys for, space-separated: RS256 and ES256 always, EdDSA (Ed25519) on request",
@@ -178,6 +183,11 @@ pub const SETTINGS: &[Setting] = &[
         key: "userinfo_rate_limit",
         default: "10000",
         doc: "UserInfo requests per second per client IP (burst of the same size); 0 turns the limit off",
+    },
+    Setting {
+        key: "admin_rate_limit",
+        default: "300",
+        doc: "requests per minute per client IP to the admin UI, the playground, the account page and the setup page (burst of the same size); 0 turns the limit off",
     },
     Setting {
         key: "trusted_proxies",
@@ -345,6 +355,7 @@ pub struct RateLimits {
     pub token_per_second: u32,
     pub introspection_per_second: u32,
     pub userinfo_per_second: u32,
+    pub admin_per_minute: u32,
 }
 
 /// How signing keys are kept and rotated (DESIGN.md §4).
@@ -390,6 +401,8 @@ pub struct Lifetimes {
     pub refresh_token_absolute: Duration,
     pub session_idle: Duration,
     pub session_absolute: Duration,
+    /// An admin's session ends after this long without activity.
+    pub admin_session_idle: Duration,
     /// A pending authorization request (login, consent) expires after this.
     pub authorization_request: Duration,
 }
@@ -536,6 +549,7 @@ impl RawValues {
             refresh_token_absolute: self.seconds("refresh_token_absolute_lifetime")?,
             session_idle: self.seconds("session_idle_lifetime")?,
             session_absolute: self.seconds("session_absolute_lifetime")?,
+            admin_session_idle: self.seconds("admin_session_idle_lifetime")?,
             authorization_request: self.parse("authorization_request_lifetime", |v| {
                 parse_in_range(v, 60, 86_400).map(Duration::from_secs)
             })?,
@@ -551,6 +565,12 @@ impl RawValues {
             lifetimes.session_idle,
             "session_absolute_lifetime",
             lifetimes.session_absolute,
+        )?;
+        self.check_order(
+            "admin_session_idle_lifetime",
+            lifetimes.admin_session_idle,
+            "session_idle_lifetime",
+            lifetimes.session_idle,
         )?;
         let database_url = self.parse("database_url", |v| {
             DatabaseUrl::parse(v).map_err(|e| e.to_string())
@@ -570,6 +590,8 @@ impl RawValues {
             })?,
             userinfo_per_second: self
                 .parse("userinfo_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
+            admin_per_minute: self
+                .parse("admin_rate_limit", |v| parse_in_range(v, 0, 1_000_000))?,
         };
         let tls = self.tls_files()?;
         self.check_issuer_transport(&issuer, tls.is_some())?;

@@ -19,17 +19,7 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 /// `application/x-www-form-urlencoded`; anything else, a repeated parameter or an
 /// oversized body is `invalid_request`.
 pub fn params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !is_form(req) {
         return Err(OAuthError::InvalidRequest(
             "the body must be application/x-www-form-urlencoded",
         ));
@@ -38,6 +28,19 @@ pub fn params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
         return Err(OAuthError::InvalidRequest("the body is too large"));
     }
     Params::from_urlencoded(body)
+}
+
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// A request body read up to one byte past [`MAX_FORM_BYTES`] and no further, so

@@ -1,6 +1,8 @@
 //! The HTTP layer: actix handlers, middleware, and error-to-response mapping. Each
 //! area registers its own routes with `configure`.
 
+mod account;
+mod admin;
 mod assets;
 pub mod authorize;
 mod client_address;
@@ -13,20 +15,25 @@ pub mod discovery;
 mod flow;
 mod form;
 mod health;
+mod home;
 pub mod introspection;
 mod jwks;
 pub mod login;
 pub mod logout;
 pub mod metrics;
 mod oauth_response;
+mod page_form;
 mod pages;
+pub mod playground;
 mod public_document;
 pub mod rate_limit;
 mod request_id;
 pub mod revocation;
+pub mod setup;
 pub mod tls;
 pub mod token;
 pub mod userinfo;
+mod viewer;
 
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::web;
@@ -50,6 +57,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The listener that serves only `/metrics`, if configured.
     pub metrics_listener: metrics::MetricsListener,
+    /// The playground's flows in progress (this instance's memory).
+    pub playground: playground::Playground,
 }
 
 impl AppState {
@@ -85,7 +94,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
             .configure(|cfg| revocation::configure(cfg, state))
             .configure(|cfg| introspection::configure(cfg, state))
             .configure(|cfg| userinfo::configure(cfg, state))
-            .configure(|cfg| logout::configure(cfg, state)),
+            .configure(|cfg| logout::configure(cfg, state))
+            .configure(home::configure)
+            .configure(|cfg| setup::configure(cfg, state))
+            .configure(|cfg| account::configure(cfg, state))
+            .configure(|cfg| admin::configure(cfg, state))
+            .configure(|cfg| playground::configure(cfg, state)),
     );
 }
 
@@ -114,6 +128,7 @@ pub fn app(
         .app_data(state)
         .app_data(web::PayloadConfig::new(form::MAX_FORM_BYTES))
         .configure(move |cfg| configure(cfg, &routes))
+        .wrap(from_fn(pages::with_base_path))
         .wrap(headers)
         .wrap(from_fn(request_id::trace_request))
         .wrap(from_fn(metrics_listener_serves_only_metrics))

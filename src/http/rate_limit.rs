@@ -99,6 +99,7 @@ pub struct Limiters {
     token: Config,
     introspection: Config,
     userinfo: Config,
+    admin: Config,
 }
 
 impl Limiters {
@@ -127,6 +128,7 @@ impl Limiters {
             token: budget(limits.token_per_second, second, Shape::OAuth)?,
             introspection: budget(limits.introspection_per_second, second, Shape::OAuth)?,
             userinfo: budget(limits.userinfo_per_second, second, Shape::Bearer)?,
+            admin: budget(limits.admin_per_minute, minute, Shape::Page)?,
         })
     }
 
@@ -155,6 +157,11 @@ impl Limiters {
         Governor::new(&self.userinfo)
     }
 
+    /// Form submissions to the admin UI, the account page and the setup page.
+    pub fn admin(&self) -> Governor<ClientKey, NoOpMiddleware> {
+        Governor::new(&self.admin)
+    }
+
     /// Forgets addresses whose budget is full again, and returns the memory; the
     /// number of addresses still tracked.
     pub fn prune(&self) -> usize {
@@ -164,6 +171,7 @@ impl Limiters {
             &self.token,
             &self.introspection,
             &self.userinfo,
+            &self.admin,
         ]
         .iter()
         .map(|config| {

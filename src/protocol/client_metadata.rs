@@ -168,12 +168,23 @@ pub fn default_scope(grant_types: &[GrantType]) -> Scope {
 
 /// Checks a registration against RFC 6749, RFC 7591 and our protocol decisions.
 pub fn validate(reg: ClientRegistration) -> Result<ClientMetadata, RegistrationError> {
+    validate_fields(reg).map_err(|(_, e)| e)
+}
+
+/// [`validate`], saying which field a refusal is about (`client_name`,
+/// `grant_types`, `token_endpoint_auth_method`, `redirect_uris`,
+/// `post_logout_redirect_uris` or `scope`, as RFC 7591 §2 names them), so a form
+/// can show the error next to it.
+pub fn validate_fields(
+    reg: ClientRegistration,
+) -> Result<ClientMetadata, (&'static str, RegistrationError)> {
     use RegistrationError::{InvalidClientMetadata, InvalidRedirectUri};
 
     let name = reg.name.trim();
     if name.is_empty() || name.chars().any(char::is_control) || name.chars().count() > 200 {
-        return Err(InvalidClientMetadata(
-            "the client name must be 1 to 200 printable characters".to_owned(),
+        return Err((
+            "client_name",
+            InvalidClientMetadata("the client name must be 1 to 200 printable characters".to_owned()),
         ));
     }
 
@@ -182,7 +193,7 @@ pub fn validate(reg: ClientRegistration) -> Result<ClientMetadata, RegistrationE
         grant_types.extend([GrantType::AuthorizationCode, GrantType::RefreshToken]);
     }
     for g in &reg.grant_types {
-        let g: GrantType = g.parse()?;
+        let g: GrantType = g.parse().map_err(|e| ("grant_types", e))?;
         if !grant_types.contains(&g) {
             grant_types.push(g);
         }
@@ -191,40 +202,57 @@ pub fn validate(reg: ClientRegistration) -> Result<ClientMetadata, RegistrationE
     let has = |g| grant_types.contains(&g);
 
     let token_endpoint_auth_method = match reg.token_endpoint_auth_method.as_deref() {
-        Some(m) => m.parse::<AuthMethod>()?,
+        Some(m) => m
+            .parse::<AuthMethod>()
+            .map_err(|e| ("token_endpoint_auth_method", e))?,
         None if reg.public => AuthMethod::None,
         None => AuthMethod::ClientSecretBasic,
     };
     if reg.public && token_endpoint_auth_method.uses_secret() {
-        return Err(InvalidClientMetadata(format!(
-            "a public client has no secret, so it cannot use {token_endpoint_auth_method}"
-        )));
+        return Err((
+            "token_endpoint_auth_method",
+            InvalidClientMetadata(format!(
+                "a public client has no secret, so it cannot use {token_endpoint_auth_method}"
+            )),
+        ));
     }
     let is_public = !token_endpoint_auth_method.uses_secret();
 
     if has(GrantType::ClientCredentials) && is_public {
-        return Err(InvalidClientMetadata(
-            "client_credentials needs a confidential client (RFC 6749 §4.4)".to_owned(),
+        return Err((
+            "grant_types",
+            InvalidClientMetadata(
+                "client_credentials needs a confidential client (RFC 6749 §4.4)".to_owned(),
+            ),
         ));
     }
     if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
-        return Err(InvalidClientMetadata(
-            "refresh_token is only issued through authorization_code; add that grant type"
-                .to_owned(),
+        return Err((
+            "grant_types",
+            InvalidClientMetadata(
+                "refresh_token is only issued through authorization_code; add that grant type"
+                    .to_owned(),
+            ),
         ));
     }
 
-    let redirect_uris = checked_uris(&reg.redirect_uris).map_err(InvalidRedirectUri)?;
+    let redirect_uris =
+        checked_uris(&reg.redirect_uris).map_err(|e| ("redirect_uris", InvalidRedirectUri(e)))?;
     if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(InvalidRedirectUri(
-            "the authorization_code grant needs at least one redirect URI".to_owned(),
+        return Err((
+            "redirect_uris",
+            InvalidRedirectUri(
+                "the authorization_code grant needs at least one redirect URI".to_owned(),
+            ),
         ));
     }
-    let post_logout_redirect_uris =
-        checked_uris(&reg.post_logout_redirect_uris).map_err(InvalidClientMetadata)?;
+    let post_logout_redirect_uris = checked_uris(&reg.post_logout_redirect_uris)
+        .map_err(|e| ("post_logout_redirect_uris", InvalidClientMetadata(e)))?;
 
     let scope = match reg.scope.as_deref() {
-        Some(text) => Scope::parse(text).map_err(|e| InvalidClientMetadata(e.to_string()))?,
+        Some(text) => {
+            Scope::parse(text).map_err(|e| ("scope", InvalidClientMetadata(e.to_string())))?
+        }
         None => default_scope(&grant_types),
     };
 

@@ -250,17 +250,23 @@ pub struct ClientWithSecret {
 /// The algorithms the server keeps keys for: a client may name only these.
 fn checked_alg(
     alg: Option<&str>,
-    what: &str,
+    field: &'static str,
     allowed: &[KeyAlg],
 ) -> Result<Option<KeyAlg>, AdminError> {
     let Some(alg) = alg else { return Ok(None) };
-    let parsed = alg
-        .parse::<KeyAlg>()
-        .map_err(|_| AdminError::Invalid(format!("unknown {what} signing algorithm `{alg}`")))?;
+    let what = if field == "access_token_signing_alg" {
+        "access token"
+    } else {
+        "ID token"
+    };
+    let parsed = alg.parse::<KeyAlg>().map_err(|_| {
+        AdminError::field(field, format!("unknown {what} signing algorithm `{alg}`"))
+    })?;
     if !allowed.contains(&parsed) {
-        return Err(AdminError::Invalid(format!(
-            "the {what} signing algorithm {alg} is not in signing_algs"
-        )));
+        return Err(AdminError::field(
+            field,
+            format!("the {what} signing algorithm {alg} is not in signing_algs"),
+        ));
     }
     Ok(Some(parsed))
 }
@@ -276,16 +282,17 @@ pub async fn register(
 ) -> Result<ClientWithSecret, AdminError> {
     let access_token_alg = checked_alg(
         registration.access_token_signing_alg.as_deref(),
-        "access token",
+        "access_token_signing_alg",
         allowed_algs,
     )?;
     let id_token_alg = checked_alg(
         registration.id_token_signed_response_alg.as_deref(),
-        "ID token",
+        "id_token_signed_response_alg",
         allowed_algs,
     )?;
     let metadata =
-        client_metadata::validate(registration).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        client_metadata::validate_fields(registration)
+            .map_err(|(field, e)| AdminError::field(field, e.to_string()))?;
     let id = random::identifier()?;
     let event = AuditEvent::new(AuditKind::ClientCreated)
         .actor(actor.as_str())
@@ -382,8 +389,8 @@ pub async fn update(
         change.id_token_signed_response_alg.clone(),
         &current.id_token_signed_response_alg,
     );
-    let access_alg = checked_alg(access_alg.as_deref(), "access token", allowed_algs)?;
-    let id_alg = checked_alg(id_alg.as_deref(), "ID token", allowed_algs)?;
+    let access_alg = checked_alg(access_alg.as_deref(), "access_token_signing_alg", allowed_algs)?;
+    let id_alg = checked_alg(id_alg.as_deref(), "id_token_signed_response_alg", allowed_algs)?;
     let registration = ClientRegistration {
         name: change.name.clone().unwrap_or(m.name.clone()),
         redirect_uris: change
@@ -405,7 +412,8 @@ pub async fn update(
         id_token_signed_response_alg: None,
     };
     let metadata =
-        client_metadata::validate(registration).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        client_metadata::validate_fields(registration)
+            .map_err(|(field, e)| AdminError::field(field, e.to_string()))?;
     let mut row = ClientRow::new(
         current.id.clone(),
         &metadata,

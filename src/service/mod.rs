@@ -17,7 +17,10 @@
 //! | [`users`]         | the user lifecycle and consents                                   |
 //! | [`keys`]          | the signing keys' timeline, rotation on demand, revocation        |
 //! | [`audit`]         | reading the audit trail and enforcing its retention               |
+//! | [`account`]       | the signed-in user's own apps, sessions and password              |
+//! | [`setup`]         | the first-run setup link and the first admin                      |
 
+pub mod account;
 pub mod audit;
 pub mod authorization;
 pub mod clients;
@@ -25,6 +28,7 @@ pub mod introspection;
 pub mod keys;
 pub mod resources;
 pub mod sessions;
+pub mod setup;
 pub mod tokens;
 pub mod userinfo;
 pub mod users;
@@ -102,6 +106,13 @@ pub enum AdminError {
     /// The input breaks a rule; nothing was written.
     #[error("{0}")]
     Invalid(String),
+    /// One field of the input breaks a rule (the admin UI shows it next to that
+    /// field); nothing was written.
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     /// The thing named does not exist; nothing was written.
     #[error("{0}")]
     NotFound(String),
@@ -114,6 +125,24 @@ pub enum AdminError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     Random(#[from] RandomError),
+}
+
+impl AdminError {
+    /// A refusal of `field`'s value.
+    pub fn field(field: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError::InvalidField {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the input was refused (nothing was written), as opposed to a failure.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            AdminError::Invalid(_) | AdminError::InvalidField { .. } | AdminError::Conflict(_)
+        )
+    }
 }
 
 /// Who an admin action is attributed to in the audit trail: `cli`, or an admin's

@@ -25,7 +25,8 @@ pub struct SignedIn {
 }
 
 /// The user of the session whose cookie value is `session_id`, if the session is
-/// live and the user enabled. Use pushes the idle deadline out (never past the
+/// live and the user enabled (an admin's session also ends after
+/// `admin_session_idle` without use). Use pushes the idle deadline out (never past the
 /// absolute one), written at most once a minute so that page views are not all writes.
 pub async fn current(
     store: &Store,
@@ -42,6 +43,11 @@ pub async fn current(
             let Some(user) = users::find(conn, &session.user_id)?.filter(|u| !u.disabled) else {
                 return Ok(None);
             };
+            // An admin's session ends sooner when left alone (DESIGN.md §5).
+            if user.is_admin && now - session.last_seen_at > seconds(lifetimes.admin_session_idle) {
+                sessions::end(conn, &id_hash, now)?;
+                return Ok(None);
+            }
             let absolute = session.created_at + seconds(lifetimes.session_absolute);
             let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
             if expires_at > session.expires_at && now - session.last_seen_at >= 60 {
@@ -52,10 +58,16 @@ pub async fn current(
         .await
 }
 
-/// A password sign-in attempt for a pending authorization request.
-pub struct SignInAttempt {
+/// The authorization request a sign-in is for.
+pub struct ForRequest {
     pub pending_id: String,
     pub client_id: String,
+}
+
+/// A password sign-in attempt: for a pending authorization request, or (`None`)
+/// for the server's own pages (the account page, the admin UI).
+pub struct SignInAttempt {
+    pub request: Option<ForRequest>,
     pub username: String,
     pub password: Secret<String>,
     pub ip: Option<String>,
@@ -156,8 +168,7 @@ pub async fn sign_in(
     match (failure, user) {
         (None, Some(user)) => {
             let session = NewSession {
-                pending_id: attempt.pending_id,
-                client_id: attempt.client_id,
+                request: attempt.request,
                 ip: attempt.ip,
                 previous_session: attempt.previous_session,
                 throttle_key: key,
@@ -284,8 +295,7 @@ fn record_failure(
 
 /// What a successful sign-in ends, starts and forgets.
 struct NewSession {
-    pending_id: String,
-    client_id: String,
+    request: Option<ForRequest>,
     ip: Option<String>,
     previous_session: Option<String>,
     throttle_key: String,
@@ -299,32 +309,21 @@ async fn start_session(
     now: i64,
 ) -> Result<SignIn, StoreError> {
     let NewSession {
-        pending_id,
-        client_id,
+        request,
         ip,
         previous_session,
         throttle_key,
         throttle_address,
     } = new;
-    let session_id = random::token()?;
-    let lifetimes = services.config.lifetimes;
-    let session = SessionRow {
-        id_hash: token_hash(&session_id),
-        sid: random::identifier()?,
-        user_id: user.id.clone(),
-        auth_time: now,
-        amr: r#"["pwd"]"#.to_owned(),
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now + seconds(lifetimes.session_idle.min(lifetimes.session_absolute)),
-        ended_at: None,
-    };
+    let (session_id, session) = new_session(&user.id, services.config.lifetimes, now)?;
     let row = session.clone();
-    let event = AuditEvent::new(AuditKind::LoginSucceeded)
+    let mut event = AuditEvent::new(AuditKind::LoginSucceeded)
         .user(&row.user_id)
-        .client(&client_id)
         .ip(ip.as_deref())
         .detail(serde_json::json!({ "sid": row.sid, "amr": ["pwd"] }));
+    if let Some(request) = &request {
+        event = event.client(&request.client_id);
+    }
     let recorded = event.clone();
     services
         .store
@@ -338,7 +337,9 @@ async fn start_session(
                 sessions::end(conn, &token_hash(previous), now)?;
             }
             sessions::insert(conn, &row)?;
-            authorization_requests::mark_authenticated(conn, &pending_id, &row.sid)?;
+            if let Some(request) = &request {
+                authorization_requests::mark_authenticated(conn, &request.pending_id, &row.sid)?;
+            }
             recorded.record(conn, now)
         })
         .await?;
@@ -346,6 +347,103 @@ async fn start_session(
     Ok(SignIn::Succeeded {
         session_id,
         signed_in: SignedIn { session, user },
+    })
+}
+
+/// A new password session of `user_id` starting `now`: the cookie value (shown
+/// once) and the row (which keeps only its hash).
+pub(crate) fn new_session(
+    user_id: &str,
+    lifetimes: Lifetimes,
+    now: i64,
+) -> Result<(String, SessionRow), StoreError> {
+    let session_id = random::token()?;
+    let row = SessionRow {
+        id_hash: token_hash(&session_id),
+        sid: random::identifier()?,
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        amr: r#"["pwd"]"#.to_owned(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + seconds(lifetimes.session_idle.min(lifetimes.session_absolute)),
+        ended_at: None,
+    };
+    Ok((session_id, row))
+}
+
+/// Whether `password` is the signed-in user's, checked on the bounded password
+/// pool. `None`: the pool is saturated, nothing was checked.
+pub(crate) async fn password_matches(
+    services: &Services,
+    user: &UserRow,
+    password: Secret<String>,
+) -> Result<Option<bool>, StoreError> {
+    let Ok(reservation) = services.passwords.reserve() else {
+        return Ok(None);
+    };
+    match reservation.verify(password, user.password_hash.clone()).await {
+        Ok(matches) => Ok(Some(matches)),
+        Err(PoolError::Busy) => Ok(None),
+        Err(PoolError::Stopped) => Err(StoreError::Blocking("password pool stopped".into())),
+        Err(PoolError::Password(e)) => Err(StoreError::Corrupt(format!("stored password hash: {e}"))),
+    }
+}
+
+/// How a re-authentication ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reauthentication {
+    /// The password was right: the session's `auth_time` is now.
+    Confirmed,
+    /// Wrong password (recorded as a failed sign-in).
+    Refused,
+    /// Password hashing is saturated; try again in a moment.
+    Busy,
+}
+
+/// Asks the signed-in user for their password again before a sensitive action
+/// (OIDC Core §3.1.2.1 `max_age` in spirit: a recent authentication). A right
+/// password moves the session's `auth_time` to `now`; a wrong one is recorded as
+/// a failed sign-in, like at the login page.
+pub async fn reauthenticate(
+    services: &Services,
+    signed_in: &SignedIn,
+    password: Secret<String>,
+    ip: Option<String>,
+    now: i64,
+) -> Result<Reauthentication, StoreError> {
+    let Some(matches) = password_matches(services, &signed_in.user, password).await? else {
+        return Ok(Reauthentication::Busy);
+    };
+    let (id_hash, user_id, sid) = (
+        signed_in.session.id_hash.clone(),
+        signed_in.user.id.clone(),
+        signed_in.session.sid.clone(),
+    );
+    let event = if matches {
+        AuditEvent::new(AuditKind::LoginSucceeded)
+            .detail(serde_json::json!({ "sid": sid, "amr": ["pwd"], "reauthentication": true }))
+    } else {
+        AuditEvent::new(AuditKind::LoginFailed)
+            .detail(serde_json::json!({ "reason": "WrongPassword", "reauthentication": true }))
+    }
+    .user(&user_id)
+    .ip(ip.as_deref());
+    let recorded = event.clone();
+    services
+        .store
+        .transaction(move |conn| {
+            if matches {
+                sessions::reauthenticated(conn, &id_hash, now)?;
+            }
+            recorded.record(conn, now)
+        })
+        .await?;
+    audit::log(&event);
+    Ok(if matches {
+        Reauthentication::Confirmed
+    } else {
+        Reauthentication::Refused
     })
 }
 

@@ -136,7 +136,7 @@ pub async fn create(
         .await
         .map_err(|e| {
             if e.is_unique_violation() {
-                AdminError::Conflict(format!("the username `{taken}` is already taken"))
+                AdminError::field("username", format!("the username `{taken}` is already taken"))
             } else {
                 AdminError::Store(e)
             }
@@ -152,13 +152,14 @@ fn found<T>(row: Option<T>) -> Result<T, StoreError> {
 
 /// argon2id on the blocking pool (a hash takes tens of milliseconds), without
 /// holding a database connection meanwhile.
-async fn hash_password(
+pub(crate) async fn hash_password(
     argon2: &Argon2Params,
     password: Secret<String>,
 ) -> Result<String, AdminError> {
     if password.expose().is_empty() {
-        return Err(AdminError::Invalid(
-            "the password must not be empty".to_owned(),
+        return Err(AdminError::field(
+            "password",
+            "the password must not be empty",
         ));
     }
     let argon2 = *argon2;
@@ -678,8 +679,9 @@ pub async fn end_sessions(
 /// Display names: at most 200 printable characters.
 fn check_name(name: &str) -> Result<(), AdminError> {
     if name.chars().any(char::is_control) || name.chars().count() > 200 {
-        return Err(AdminError::Invalid(
-            "the name must be at most 200 printable characters".to_owned(),
+        return Err(AdminError::field(
+            "name",
+            "the name must be at most 200 printable characters",
         ));
     }
     Ok(())
@@ -691,7 +693,7 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 /// Usernames: 1 to 255 characters, no white space or control characters (they are
 /// typed into a login form and shown in the admin UI).
-fn check_username(username: &str) -> Result<(), AdminError> {
+pub(crate) fn check_username(username: &str) -> Result<(), AdminError> {
     let len = username.chars().count();
     if len == 0
         || len > 255
@@ -699,8 +701,9 @@ fn check_username(username: &str) -> Result<(), AdminError> {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control())
     {
-        return Err(AdminError::Invalid(
-            "the username must be 1 to 255 characters without spaces".to_owned(),
+        return Err(AdminError::field(
+            "username",
+            "the username must be 1 to 255 characters without spaces",
         ));
     }
     Ok(())
@@ -715,9 +718,10 @@ fn check_email(email: &str) -> Result<(), AdminError> {
     if ok {
         Ok(())
     } else {
-        Err(AdminError::Invalid(format!(
-            "`{email}` is not an email address"
-        )))
+        Err(AdminError::field(
+            "email",
+            format!("`{email}` is not an email address"),
+        ))
     }
 }
 

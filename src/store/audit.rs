@@ -227,6 +227,8 @@ pub struct AuditFilter {
     /// Only events older than this (for paging back).
     pub before: Option<i64>,
     pub limit: i64,
+    /// Events to skip first (paging in the admin UI).
+    pub offset: i64,
 }
 
 /// Events matching `filter`, newest first.
@@ -236,6 +238,7 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, St
             .select(AuditRow::as_select())
             .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
             .limit(filter.limit)
+            .offset(filter.offset.max(0))
             .into_boxed();
         if let Some(kind) = filter.kind {
             query = query.filter(audit_events::kind.eq(kind.as_str()));

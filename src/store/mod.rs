@@ -20,6 +20,7 @@ pub mod revoked_access_tokens;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
+pub mod setup_tokens;
 pub mod signing_keys;
 pub mod task_leases;
 pub mod users;

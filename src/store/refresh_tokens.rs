@@ -237,3 +237,28 @@ pub fn delete_expired(conn: &mut DbConn, before: i64, limit: i64) -> Result<usiz
     )
     .execute(c))?)
 }
+
+/// Per client, the newest refresh token issued to the user in a live family: when
+/// each app last used its access (a refresh rotates, so this is its last refresh).
+pub fn last_issued_by_client(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    use diesel::dsl::max;
+    let rows: Vec<(String, Option<i64>)> = db_run!(conn, |c| refresh_tokens::table
+        .inner_join(refresh_token_families::table)
+        .filter(refresh_token_families::user_id.eq(user_id))
+        .filter(refresh_token_families::revoked_at.is_null())
+        .filter(refresh_token_families::absolute_expires_at.gt(now))
+        .group_by(refresh_token_families::client_id)
+        .select((
+            refresh_token_families::client_id,
+            max(refresh_tokens::created_at)
+        ))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(client, at)| at.map(|at| (client, at)))
+        .collect())
+}

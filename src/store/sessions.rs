@@ -98,3 +98,30 @@ pub fn end_all_of_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usi
     .set(sessions::ended_at.eq(now))
     .execute(c))?)
 }
+
+/// Ends every live session of the user but `keep_id_hash`; returns how many.
+pub fn end_others_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep_id_hash: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    Ok(db_run!(conn, |c| diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id_hash.ne(keep_id_hash))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+    )
+    .set(sessions::ended_at.eq(now))
+    .execute(c))?)
+}
+
+/// The user proved who they are again (their password): `auth_time` becomes `now`.
+pub fn reauthenticated(conn: &mut DbConn, id_hash: &str, now: i64) -> Result<(), StoreError> {
+    db_run!(conn, |c| diesel::update(sessions::table.find(id_hash))
+        .filter(sessions::ended_at.is_null())
+        .set((sessions::auth_time.eq(now), sessions::last_seen_at.eq(now)))
+        .execute(c))?;
+    Ok(())
+}

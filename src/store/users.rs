@@ -247,3 +247,13 @@ pub fn delete(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
     let n = db_run!(conn, |c| diesel::delete(users::table.find(id)).execute(c))?;
     Ok(n == 1)
 }
+
+/// Whether some enabled user has the admin flag (first-run setup is offered until one does).
+pub fn has_enabled_admin(conn: &mut DbConn) -> Result<bool, StoreError> {
+    let n: i64 = db_run!(conn, |c| users::table
+        .filter(users::is_admin.eq(true))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
+}

@@ -2,8 +2,11 @@
 //! file, or its own Postgres database when `PORTCULLIS_TEST_POSTGRES_URL` is set —
 //! and drives the real server over HTTP or the real binary over its command line.
 
+mod account;
+mod admin;
 mod authorization_flow;
 mod bad_input;
+mod browser;
 mod cli;
 mod discovery;
 mod example_apis;
@@ -15,6 +18,7 @@ mod keys;
 mod lifecycle;
 mod oauth_support;
 mod openid_connect;
+mod pages_support;
 mod prompt;
 mod properties;
 mod relying_party;
