@@ -425,11 +425,21 @@ CONNS = 16
 def main():
     global CONNS
     ap = argparse.ArgumentParser()
-    ap.add_argument("--raw", required=True)
-    ap.add_argument("--json", required=True)
+    ap.add_argument("--line", help="print one raw file's numbers on one line and stop")
+    ap.add_argument("--raw")
+    ap.add_argument("--json")
     ap.add_argument("--svg")
     ap.add_argument("--markdown")
     args = ap.parse_args()
+    if args.line:
+        m = metrics(load(args.line))
+        unit = "requests" if "requests" in load(args.line) else "flows"
+        print(f"{m['rate']:,.1f} {unit}/s, p50 {fmt(m['p50_ms'], 2)} ms, p99 {fmt(m['p99_ms'], 2)} ms, "
+              f"{m['errors']} errors, server CPU {fmt(m['server_cpu_ms_per_req'], 3)} ms each"
+              + (f" ({m['error_samples'][0]})" if m.get("error_samples") else ""))
+        return
+    if not (args.raw and args.json):
+        ap.error("--raw and --json are required")
     result = build(args.raw)
     CONNS = result["meta"].get("connections", 16)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

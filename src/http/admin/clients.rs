@@ -308,14 +308,14 @@ async fn update(
     }
 }
 
-/// The grace in seconds (0 to 30 days).
-fn grace(form: &PageForm) -> Result<i64, PageError> {
+/// The grace in seconds (0 to 30 days), or the error to show next to its field.
+fn grace(form: &PageForm) -> Result<i64, FieldErrors> {
     match form.get("grace").map(str::parse::<i64>) {
         None => Ok(0),
         Some(Ok(g)) if (0..=MAX_GRACE).contains(&g) => Ok(g),
-        Some(_) => Err(PageError::bad_request(
-            "This cannot be done",
-            "The grace period must be between 0 seconds and 30 days.",
+        Some(_) => Err(FieldErrors::of(
+            "grace",
+            "the grace period must be between 0 seconds and 30 days",
         )),
     }
 }
@@ -328,9 +328,15 @@ async fn rotate_secret(
 ) -> Result<HttpResponse, PageError> {
     let (viewer, form) = submitted(&state, &req, &body).await?;
     let id = path.into_inner();
-    let grace = grace(&form)?;
     let now = state.clock.now();
     let view = clients::show(&state.services.store, &id, now).await?;
+    let grace = match grace(&form) {
+        Ok(grace) => grace,
+        Err(errors) => {
+            let stored = stored(&view);
+            return Ok(render_client(&state, &viewer, &view, stored, errors, None));
+        }
+    };
     if let Err(error) = confirm_it_is_you(&state, &req, &viewer, &form).await? {
         let asked = Confirmation {
             title: format!("Rotate the secret of {}?", view.client_name),

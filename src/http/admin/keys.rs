@@ -114,7 +114,17 @@ async fn revoke_confirm(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let viewer = viewer::admin(&state, &req).await?;
-    Ok(confirm(&state, &viewer, "keys", revoke_question(&path), None))
+    let kid = path.into_inner();
+    let services = &state.services;
+    let keys = keys::list(&services.store, &services.config, &viewer.actor(), state.clock.now()).await?;
+    match keys.iter().find(|k| k.kid == kid) {
+        None => Err(PageError::NotFound(format!("There is no signing key `{kid}`."))),
+        Some(k) if k.state == "revoked" => Err(PageError::bad_request(
+            "This cannot be done",
+            format!("The signing key {kid} is already revoked."),
+        )),
+        Some(_) => Ok(confirm(&state, &viewer, "keys", revoke_question(&kid), None)),
+    }
 }
 
 async fn revoke(
