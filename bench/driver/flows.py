@@ -189,9 +189,11 @@ def discover(url):
 
 
 class Flow:
-    def __init__(self, meta, args):
+    def __init__(self, meta, args, user=0):
         self.meta = meta
         self.args = args
+        # `--username` may hold `{i}`: browser i signs in as user i mod --users.
+        self.username = args.username.format(i=user % max(1, args.users))
 
     def authorize(self, browser, stop_at_login=False):
         """Runs the browser part; returns (code, verifier, nonce) or the login form."""
@@ -249,7 +251,7 @@ class Flow:
                 if kind == "password":
                     value = a.password
                 elif kind in ("text", "email") and is_login and value == "":
-                    value = a.username
+                    value = self.username
                 elif kind in ("checkbox", "radio"):
                     continue
                 fields.append((name, value))
@@ -321,11 +323,11 @@ def proc_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
 
 
-def worker(args, meta, start, warm_end, end, queue):
-    flow = Flow(meta, args)
+def worker(index, args, meta, start, warm_end, end, queue):
+    flow = Flow(meta, args, index)
     conns = {}
     browser = Browser(conns)
-    lat, errors, samples = [], 0, []
+    lat, errors, warm_errors, samples = [], 0, 0, []
     try:
         if args.mode == "session":
             flow.one(browser)  # sign in and consent once
@@ -344,21 +346,23 @@ def worker(args, meta, start, warm_end, end, queue):
         if args.mode == "fresh":
             browser = Browser(conns)
         t0 = time.perf_counter()
-        ok = True
+        error = None
         try:
             flow.one(browser)
         except Exception as e:  # noqa: BLE001
-            ok = False
-            if len(samples) < 3:
-                samples.append(str(e)[:200])
+            error = str(e)[:200]
         t1 = time.perf_counter()
-        if time.time() <= end and now >= warm_end:
-            if ok:
+        if now < warm_end:
+            warm_errors += error is not None
+        elif time.time() <= end:
+            if error is None:
                 lat.append((t1 - t0) * 1000)
             else:
                 errors += 1
+                if len(samples) < 3:
+                    samples.append(error)
     cpu1 = time.process_time()
-    queue.put({"lat": lat, "errors": errors, "samples": samples,
+    queue.put({"lat": lat, "errors": errors, "warm_errors": warm_errors, "samples": samples,
                "cpu": cpu1 - (cpu0 if cpu0 is not None else cpu1)})
 
 
@@ -370,8 +374,8 @@ def cmd_run(args, meta):
         start += 2.0
     warm_end = start + args.warmup
     end = warm_end + args.duration
-    procs = [ctx.Process(target=worker, args=(args, meta, start, warm_end, end, queue))
-             for _ in range(args.concurrency)]
+    procs = [ctx.Process(target=worker, args=(i, args, meta, start, warm_end, end, queue))
+             for i in range(args.concurrency)]
     for p in procs:
         p.start()
     ticks0 = None
@@ -396,7 +400,9 @@ def cmd_run(args, meta):
         "rate": len(lat) / args.duration,
         "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99),
         "driver_cpu_s": sum(r.get("cpu", 0) for r in results),
+        "warmup_errors": sum(r.get("warm_errors", 0) for r in results),
         "error_samples": samples[:5],
+        "users": args.users,
     }
     if ticks0 is not None:
         out["server_ticks"] = ticks1 - ticks0
@@ -408,11 +414,10 @@ def cmd_run(args, meta):
 
 
 def cmd_tokens(args, meta):
-    flow = Flow(meta, args)
     conns = {}
     refresh, access = [], None
-    for _ in range(args.chains):
-        answer = flow.one(Browser(conns))
+    for i in range(args.chains):
+        answer = Flow(meta, args, i).one(Browser(conns))
         refresh.append(answer["refresh_token"])
         access = answer["access_token"]
     print(json.dumps({"refresh_tokens": refresh, "access_token": access}))
@@ -434,7 +439,9 @@ def main():
     ap.add_argument("--client-secret", default="")
     ap.add_argument("--redirect-uri", required=True)
     ap.add_argument("--scope", default="openid profile email offline_access")
-    ap.add_argument("--username", required=True)
+    ap.add_argument("--username", required=True, help="may hold {i}: see --users")
+    ap.add_argument("--users", type=int, default=1,
+                    help="browser i signs in as --username with {i} = i mod USERS")
     ap.add_argument("--password", required=True)
     ap.add_argument("--mode", choices=["fresh", "session"], default="fresh")
     ap.add_argument("--concurrency", type=int, default=16)

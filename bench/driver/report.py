@@ -6,10 +6,12 @@ and BENCHMARKS.md, and prints the table.
 """
 
 import argparse
+import collections
 import html
 import json
 import math
 import os
+import re
 
 SCENARIOS = [
     ("a_client_credentials", "(a) client_credentials", "POST /token, client_secret_basic, ES256 JWT"),
@@ -61,6 +63,7 @@ def metrics(raw):
         n = raw["flows"]
         out = {"requests": n, "ok": n, "rate": raw["rate"], "p50_ms": raw["p50_ms"],
                "p99_ms": raw["p99_ms"], "errors": raw["errors"], "seconds": secs,
+               "warmup_errors": raw.get("warmup_errors", 0),
                "error_samples": raw.get("error_samples", [])}
     server_s = raw.get("server_ticks", 0) / tck
     out["server_cpu_s"] = server_s
@@ -112,6 +115,9 @@ def build(raw_dir):
         ceiling = metrics(load(os.path.join(d, "argon2_ceiling.json")))
         if ceiling:
             s["argon2_ceiling"] = ceiling
+        log_errors = load(os.path.join(d, "log-errors.json"))
+        if log_errors:
+            s["server_log_errors"] = log_errors
         idle, end = load(os.path.join(d, "memory-idle.json")), load(os.path.join(d, "memory-end.json"))
         if idle and end:
             s["memory"] = {"idle_rss_mib": idle["rss_kib"] / 1024,
@@ -219,7 +225,7 @@ def svg_chart(result):
            f'<text x="{left + 16}" y="39">requests/s ratio</text>',
            f'<rect x="{left + 140}" y="30" width="12" height="10" fill="#dd6b20"/>'
            f'<text x="{left + 156}" y="39">CPU efficiency (peer CPU/request ÷ Portcullis CPU/request)</text>']
-    ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
     axis_y = height - 40
     for t in ticks:
         out.append(f'<line x1="{x(t):.1f}" y1="{top - 6}" x2="{x(t):.1f}" y2="{axis_y}" '
@@ -426,6 +432,7 @@ def main():
     global CONNS
     ap = argparse.ArgumentParser()
     ap.add_argument("--line", help="print one raw file's numbers on one line and stop")
+    ap.add_argument("--log-errors", help="summarise a server log's ERROR lines as JSON and stop")
     ap.add_argument("--raw")
     ap.add_argument("--json")
     ap.add_argument("--svg")
@@ -436,7 +443,13 @@ def main():
         unit = "requests" if "requests" in load(args.line) else "flows"
         print(f"{m['rate']:,.1f} {unit}/s, p50 {fmt(m['p50_ms'], 2)} ms, p99 {fmt(m['p99_ms'], 2)} ms, "
               f"{m['errors']} errors, server CPU {fmt(m['server_cpu_ms_per_req'], 3)} ms each"
+              + (f", {m['warmup_errors']} in the warm-up" if m.get("warmup_errors") else "")
               + (f" ({m['error_samples'][0]})" if m.get("error_samples") else ""))
+        return
+    if args.log_errors:
+        lines = [l for l in open(args.log_errors, errors="replace") if " ERROR " in l]
+        kinds = collections.Counter(re.sub(r"^\S+\s+ERROR\s+", "", l).strip()[:200] for l in lines)
+        print(json.dumps({"count": len(lines), "messages": kinds.most_common(5)}))
         return
     if not (args.raw and args.json):
         ap.error("--raw and --json are required")

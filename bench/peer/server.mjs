@@ -1,7 +1,8 @@
 // The benchmark's peer: panva's oidc-provider (npm) set up like Portcullis in bench/run.
 //
 // Usage: node server.mjs   with PEER_PORT, PEER_SERVICE_SECRET, PEER_WEB_SECRET,
-//        PEER_REDIRECT_URI, PEER_USERNAME, PEER_PASSWORD in the environment.
+//        PEER_REDIRECT_URI, PEER_USERNAME (may hold {i}), PEER_USERS (default 1) and
+//        PEER_PASSWORD in the environment.
 //
 // - Three clients, as registered on Portcullis: `bench-service` (client_credentials,
 //   client_secret_basic, ES256 JWT access tokens through a resource indicator the
@@ -34,8 +35,14 @@ const env = (name) => {
 const port = Number(env('PEER_PORT'));
 const issuer = `http://127.0.0.1:${port}`;
 const redirectUri = env('PEER_REDIRECT_URI');
-const user = { username: env('PEER_USERNAME'), password: env('PEER_PASSWORD') };
-const accountId = crypto.randomUUID();
+// PEER_USERS users named PEER_USERNAME with {i} = 0..PEER_USERS-1, one password.
+const password = env('PEER_PASSWORD');
+const users = new Map(); // lower-case username -> account
+for (let i = 0; i < Number(process.env.PEER_USERS || 1); i += 1) {
+  const username = env('PEER_USERNAME').replace('{i}', String(i));
+  users.set(username.toLowerCase(), { username, accountId: crypto.randomUUID() });
+}
+const accounts = new Map([...users.values()].map((u) => [u.accountId, u]));
 const apiIdentifier = `${issuer}/api`;
 const csrfKey = crypto.randomBytes(32);
 
@@ -139,16 +146,17 @@ const configuration = {
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, sub) {
-    if (sub !== accountId) return undefined;
+    const user = accounts.get(sub);
+    if (!user) return undefined;
     return {
-      accountId,
+      accountId: sub,
       async claims() {
         return {
-          sub: accountId,
-          name: 'Alice Bench',
+          sub,
+          name: `Bench ${user.username}`,
           preferred_username: user.username,
-          email: 'alice@example.com',
-          email_verified: true,
+          email: `${user.username}@example.com`,
+          email_verified: false,
         };
       },
     };
@@ -234,10 +242,10 @@ async function interaction(req, res, path) {
   }
   if (action === 'login' && prompt.name === 'login') {
     // No password hashing: a constant-time comparison of the plain password.
-    const ok = same((form.get('username') || '').toLowerCase(), user.username.toLowerCase())
-      && same(form.get('password') || '', user.password);
-    if (!ok) return loginPage(res, uid, 'Wrong username or password.');
-    return provider.interactionFinished(req, res, { login: { accountId } }, {
+    const user = users.get((form.get('username') || '').toLowerCase());
+    const ok = same(form.get('password') || '', password);
+    if (!user || !ok) return loginPage(res, uid, 'Wrong username or password.');
+    return provider.interactionFinished(req, res, { login: { accountId: user.accountId } }, {
       mergeWithLastSubmission: false,
     });
   }

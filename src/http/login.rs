@@ -43,7 +43,9 @@ async fn login_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let params = Params::from_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
+    let params = Params::from_urlencoded(req.query_string().as_bytes())
+        .and_then(|params| params.check_characters().map(|()| params))
+        .map_err(|e| PageError::bad_request("This address cannot be read", e.description()))?;
     if params.get("request").is_none() {
         return own_pages_login(&state, &req, params.get("next")).await;
     }

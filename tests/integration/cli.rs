@@ -465,7 +465,7 @@ fn migrate_creates_a_missing_sqlite_file_and_is_idempotent() {
     let first = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(path.exists());
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 8 migration"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 9 migration"));
     let second = portcullis_in(dir.path(), &env, &["migrate"], None);
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
