@@ -139,8 +139,13 @@ async fn change_password(
         new: form.secret("new_password"),
         confirm: form.secret("new_password_confirm"),
     };
-    match account::change_password(&state.services, &viewer.signed_in, change, state.clock.now())
-        .await
+    match account::change_password(
+        &state.services,
+        &viewer.signed_in,
+        change,
+        state.clock.now(),
+    )
+    .await
     {
         Ok(()) => Ok(see_other(&state.path("/account?done=password-changed"))),
         Err(AdminError::InvalidField { field, message }) => {

@@ -8,13 +8,13 @@ use actix_web::http::header::RETRY_AFTER;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::metrics::LoginOutcome;
-use super::pages::{self, PageError};
 use super::flow::see_other;
+use super::metrics::LoginOutcome;
 use super::page_form::PageForm;
+use super::pages::{self, PageError};
 use super::{client_address, csrf, flow, form, viewer, AppState};
-use crate::crypto::random;
 use crate::clock::seconds;
+use crate::crypto::random;
 use crate::crypto::Secret;
 use crate::protocol::login;
 use crate::protocol::params::Params;

@@ -40,7 +40,9 @@ impl PageForm {
             };
             let typed = |c: char| !c.is_control() || matches!(c, '\r' | '\n' | '\t');
             if !name.chars().all(typed) || !value.chars().all(typed) {
-                return Err(unreadable("The form holds characters that cannot be typed."));
+                return Err(unreadable(
+                    "The form holds characters that cannot be typed.",
+                ));
             }
             fields.push((name, value));
         }

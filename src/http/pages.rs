@@ -82,9 +82,11 @@ pub async fn with_base_path(
     if base.is_empty() {
         return Ok(response);
     }
-    let text = response.response().extensions().get::<ErrorText>().map(|t| {
-        (t.title.clone(), t.message.clone())
-    });
+    let text = response
+        .response()
+        .extensions()
+        .get::<ErrorText>()
+        .map(|t| (t.title.clone(), t.message.clone()));
     let Some((title, message)) = text else {
         return Ok(response);
     };

@@ -75,7 +75,9 @@ pub struct Playground {
 
 impl Playground {
     fn put(&self, id: String, flow: Flow, now: i64) {
-        let Ok(mut flows) = self.flows.lock() else { return };
+        let Ok(mut flows) = self.flows.lock() else {
+            return;
+        };
         flows.retain(|_, f| now - f.started_at < FLOW_LIFETIME);
         while flows.len() >= MAX_FLOWS {
             let oldest = flows
@@ -106,10 +108,20 @@ fn redirect_uri(state: &AppState) -> String {
     )
 }
 
-async fn playground(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+async fn playground(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let viewer = viewer::admin(&state, &req).await?;
     let params = Params::from_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
-    render_form(&state, &viewer, params.get("client_id").unwrap_or_default(), None, StatusCode::OK).await
+    render_form(
+        &state,
+        &viewer,
+        params.get("client_id").unwrap_or_default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn render_form(
@@ -124,7 +136,11 @@ async fn render_form(
     let usable: Vec<PlaygroundClient> = all
         .iter()
         .rev()
-        .filter(|c| !c.disabled && c.grant_types.contains(&GrantType::AuthorizationCode.as_str()))
+        .filter(|c| {
+            !c.disabled
+                && c.grant_types
+                    .contains(&GrantType::AuthorizationCode.as_str())
+        })
         .map(|c| PlaygroundClient {
             client_id: c.client_id.clone(),
             name: c.client_name.clone(),
@@ -158,7 +174,14 @@ async fn start(
     // The second step: the admin agreed to register the redirect URI.
     if let (Some(id), Some("yes")) = (form.get("flow"), form.get("register_redirect_uri")) {
         let Some(flow) = state.playground.take(id, &viewer.user().id, now) else {
-            return render_form(&state, &viewer, "", Some("This flow has expired; start again.".into()), StatusCode::BAD_REQUEST).await;
+            return render_form(
+                &state,
+                &viewer,
+                "",
+                Some("This flow has expired; start again.".into()),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
         };
         let view = clients::show(&state.services.store, &flow.client_id, now).await?;
         let mut uris = view.redirect_uris.clone();
@@ -169,8 +192,15 @@ async fn start(
                 ..ClientUpdate::default()
             };
             let algs = state.services.config.keys.algs.clone();
-            clients::update(&state.services.store, &flow.client_id, change, &algs, &viewer.actor(), now)
-                .await?;
+            clients::update(
+                &state.services.store,
+                &flow.client_id,
+                change,
+                &algs,
+                &viewer.actor(),
+                now,
+            )
+            .await?;
         }
         let location = authorize_url(&state, id, &flow);
         state.playground.put(id.to_owned(), flow, now);
@@ -178,7 +208,14 @@ async fn start(
     }
     let client_id = form.text("client_id");
     let Ok(view) = clients::show(&state.services.store, &client_id, now).await else {
-        return render_form(&state, &viewer, "", Some("Choose a client.".into()), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_form(
+            &state,
+            &viewer,
+            "",
+            Some("Choose a client.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let secret = form.get("client_secret").map(|s| Secret::new(s.to_owned()));
     if !view.public && secret.is_none() {
@@ -257,14 +294,37 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     };
     // RFC 9207 §2.4: the answer must come from this issuer.
     if params.get("iss") != Some(state.services.config.issuer.as_str()) {
-        return render_form(&state, &viewer, &flow.client_id, Some("The answer did not carry this server's `iss`; it was refused (RFC 9207).".into()), StatusCode::BAD_REQUEST).await;
+        return render_form(
+            &state,
+            &viewer,
+            &flow.client_id,
+            Some("The answer did not carry this server's `iss`; it was refused (RFC 9207).".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
     if let Some(error) = params.get("error") {
         let description = params.get("error_description").unwrap_or_default();
-        return render_form(&state, &viewer, &flow.client_id, Some(format!("The authorization request ended with `{error}`: {description}")), StatusCode::OK).await;
+        return render_form(
+            &state,
+            &viewer,
+            &flow.client_id,
+            Some(format!(
+                "The authorization request ended with `{error}`: {description}"
+            )),
+            StatusCode::OK,
+        )
+        .await;
     }
     let Some(code) = params.get("code") else {
-        return render_form(&state, &viewer, &flow.client_id, Some("The answer carried no code.".into()), StatusCode::BAD_REQUEST).await;
+        return render_form(
+            &state,
+            &viewer,
+            &flow.client_id,
+            Some("The answer carried no code.".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let mut token_params = vec![
         ("grant_type", "authorization_code".to_owned()),
@@ -289,10 +349,24 @@ async fn refresh(
         .get("flow")
         .and_then(|id| state.playground.take(id, &viewer.user().id, now))
     else {
-        return render_form(&state, &viewer, "", Some("This flow has expired; start again.".into()), StatusCode::BAD_REQUEST).await;
+        return render_form(
+            &state,
+            &viewer,
+            "",
+            Some("This flow has expired; start again.".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let Some(refresh_token) = flow.refresh_token.clone() else {
-        return render_form(&state, &viewer, &flow.client_id, Some("This flow holds no refresh token.".into()), StatusCode::BAD_REQUEST).await;
+        return render_form(
+            &state,
+            &viewer,
+            &flow.client_id,
+            Some("This flow holds no refresh token.".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let mut token_params = vec![
         ("grant_type", "refresh_token".to_owned()),
@@ -456,7 +530,11 @@ fn decode(state: &AppState, token: &str, typ: &str) -> DecodedToken {
         token
             .split('.')
             .nth(i)
-            .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .and_then(|v| serde_json::to_string_pretty(&v).ok())
             .unwrap_or_else(|| "(not JSON)".to_owned())

@@ -36,11 +36,13 @@ fn link_not_valid() -> PageError {
     )
 }
 
-async fn setup_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+async fn setup_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let params = Params::from_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
     let token = params.get("token").unwrap_or_default().to_owned();
-    if token.is_empty()
-        || !setup::is_open(&state.services.store, &token, state.clock.now()).await?
+    if token.is_empty() || !setup::is_open(&state.services.store, &token, state.clock.now()).await?
     {
         return Err(link_not_valid());
     }

@@ -113,8 +113,7 @@ fn return_path(state: &AppState, req: &HttpRequest) -> String {
         .path()
         .strip_prefix(state.base_path.as_str())
         .unwrap_or("/account");
-    let here = if req.method() == actix_web::http::Method::GET && !req.query_string().is_empty()
-    {
+    let here = if req.method() == actix_web::http::Method::GET && !req.query_string().is_empty() {
         format!("{path}?{}", req.query_string())
     } else {
         path.to_owned()
@@ -196,7 +195,12 @@ mod tests {
 
     #[test]
     fn a_sign_in_returns_only_to_the_servers_own_pages() {
-        for ok in ["/account", "/admin", "/admin/clients?q=x", "/playground/callback"] {
+        for ok in [
+            "/account",
+            "/admin",
+            "/admin/clients?q=x",
+            "/playground/callback",
+        ] {
             assert_eq!(safe_next(Some(ok)), ok);
         }
         for bad in [

@@ -184,7 +184,9 @@ pub fn validate_fields(
     if name.is_empty() || name.chars().any(char::is_control) || name.chars().count() > 200 {
         return Err((
             "client_name",
-            InvalidClientMetadata("the client name must be 1 to 200 printable characters".to_owned()),
+            InvalidClientMetadata(
+                "the client name must be 1 to 200 printable characters".to_owned(),
+            ),
         ));
     }
 

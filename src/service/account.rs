@@ -49,7 +49,7 @@ pub async fn apps(store: &Store, user_id: &str, now: i64) -> Result<Vec<AppAcces
                     }
                 })
                 .collect();
-            apps.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+            apps.sort_by_key(|a| std::cmp::Reverse(a.last_used_at));
             Ok(apps)
         })
         .await
@@ -72,10 +72,7 @@ pub async fn end_other_sessions(
     signed_in: &SignedIn,
     now: i64,
 ) -> Result<usize, StoreError> {
-    let (user_id, keep) = (
-        signed_in.user.id.clone(),
-        signed_in.session.id_hash.clone(),
-    );
+    let (user_id, keep) = (signed_in.user.id.clone(), signed_in.session.id_hash.clone());
     let (ended, event) = store
         .transaction(move |conn| {
             let ended = sessions::end_others_of_user(conn, &user_id, &keep, now)?;
@@ -107,7 +104,12 @@ pub async fn change_password(
     change: PasswordChange,
     now: i64,
 ) -> Result<(), AdminError> {
-    check_new_password("new_password", &change.new, "new_password_confirm", &change.confirm)?;
+    check_new_password(
+        "new_password",
+        &change.new,
+        "new_password_confirm",
+        &change.confirm,
+    )?;
     match password_matches(services, &signed_in.user, change.current).await? {
         Some(true) => {}
         Some(false) => {

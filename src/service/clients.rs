@@ -290,9 +290,8 @@ pub async fn register(
         "id_token_signed_response_alg",
         allowed_algs,
     )?;
-    let metadata =
-        client_metadata::validate_fields(registration)
-            .map_err(|(field, e)| AdminError::field(field, e.to_string()))?;
+    let metadata = client_metadata::validate_fields(registration)
+        .map_err(|(field, e)| AdminError::field(field, e.to_string()))?;
     let id = random::identifier()?;
     let event = AuditEvent::new(AuditKind::ClientCreated)
         .actor(actor.as_str())
@@ -389,8 +388,16 @@ pub async fn update(
         change.id_token_signed_response_alg.clone(),
         &current.id_token_signed_response_alg,
     );
-    let access_alg = checked_alg(access_alg.as_deref(), "access_token_signing_alg", allowed_algs)?;
-    let id_alg = checked_alg(id_alg.as_deref(), "id_token_signed_response_alg", allowed_algs)?;
+    let access_alg = checked_alg(
+        access_alg.as_deref(),
+        "access_token_signing_alg",
+        allowed_algs,
+    )?;
+    let id_alg = checked_alg(
+        id_alg.as_deref(),
+        "id_token_signed_response_alg",
+        allowed_algs,
+    )?;
     let registration = ClientRegistration {
         name: change.name.clone().unwrap_or(m.name.clone()),
         redirect_uris: change
@@ -411,9 +418,8 @@ pub async fn update(
         access_token_signing_alg: None,
         id_token_signed_response_alg: None,
     };
-    let metadata =
-        client_metadata::validate_fields(registration)
-            .map_err(|(field, e)| AdminError::field(field, e.to_string()))?;
+    let metadata = client_metadata::validate_fields(registration)
+        .map_err(|(field, e)| AdminError::field(field, e.to_string()))?;
     let mut row = ClientRow::new(
         current.id.clone(),
         &metadata,

@@ -382,11 +382,16 @@ pub(crate) async fn password_matches(
     let Ok(reservation) = services.passwords.reserve() else {
         return Ok(None);
     };
-    match reservation.verify(password, user.password_hash.clone()).await {
+    match reservation
+        .verify(password, user.password_hash.clone())
+        .await
+    {
         Ok(matches) => Ok(Some(matches)),
         Err(PoolError::Busy) => Ok(None),
         Err(PoolError::Stopped) => Err(StoreError::Blocking("password pool stopped".into())),
-        Err(PoolError::Password(e)) => Err(StoreError::Corrupt(format!("stored password hash: {e}"))),
+        Err(PoolError::Password(e)) => {
+            Err(StoreError::Corrupt(format!("stored password hash: {e}")))
+        }
     }
 }
 

@@ -93,10 +93,7 @@ pub fn check_new_password(
         ));
     }
     if password.expose() != confirm.expose() {
-        return Err(AdminError::field(
-            confirm_field,
-            "the two passwords differ",
-        ));
+        return Err(AdminError::field(confirm_field, "the two passwords differ"));
     }
     Ok(())
 }

@@ -136,7 +136,10 @@ pub async fn create(
         .await
         .map_err(|e| {
             if e.is_unique_violation() {
-                AdminError::field("username", format!("the username `{taken}` is already taken"))
+                AdminError::field(
+                    "username",
+                    format!("the username `{taken}` is already taken"),
+                )
             } else {
                 AdminError::Store(e)
             }

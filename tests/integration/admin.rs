@@ -320,7 +320,9 @@ async fn invalid_client_registrations_are_422_with_the_error_next_to_the_field()
     let app = TestApp::start().await;
     let admin = admin_session(&app).await;
 
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    // (the form, the field whose error is due, a word of that error)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             client_form(
                 "Broken App",
@@ -478,10 +480,7 @@ async fn typed_names_are_escaped_everywhere_they_are_shown() {
     assert!(escaped(&list), "{list}");
     assert!(!list.contains(evil), "{list}");
     let detail = page(&admin.browser, &format!("/admin/clients/{}", registered.id)).await;
-    assert!(
-        escaped(&detail),
-        "{detail}"
-    );
+    assert!(escaped(&detail), "{detail}");
     assert!(!detail.contains(evil), "{detail}");
     let confirmation = page(
         &admin.browser,

@@ -912,7 +912,11 @@ fn login_rows(f: &Fixture) -> Vec<Row> {
     vec![
         // Without `request` the login page is the sign-in to the server's own pages
         // (a 200); a `next` elsewhere is replaced, never followed (account tests).
-        Row::get("login GET: control character in next", "/login?next=%2Fadmin%01", Page),
+        Row::get(
+            "login GET: control character in next",
+            "/login?next=%2Fadmin%01",
+            Page,
+        ),
         Row::get(
             "login GET: unknown request",
             "/login?request=no-such-request",

@@ -98,7 +98,12 @@ async fn new_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     Ok(render_new(&state, &viewer, form, FieldErrors::none()))
 }
 
-fn render_new(state: &AppState, viewer: &Viewer, form: ClientForm, errors: FieldErrors) -> HttpResponse {
+fn render_new(
+    state: &AppState,
+    viewer: &Viewer,
+    form: ClientForm,
+    errors: FieldErrors,
+) -> HttpResponse {
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -285,7 +290,9 @@ async fn update(
     let current = clients::show(&state.services.store, &id, now).await?;
     if typed.grant_types.is_empty() {
         let errors = FieldErrors::of("grant_types", "choose at least one grant type");
-        return Ok(render_client(&state, &viewer, &current, typed, errors, None));
+        return Ok(render_client(
+            &state, &viewer, &current, typed, errors, None,
+        ));
     }
     let change = ClientUpdate {
         name: Some(typed.client_name.clone()),
@@ -297,13 +304,24 @@ async fn update(
         id_token_signed_response_alg: Some(typed.id_token_signed_response_alg.clone()),
     };
     let algs = state.services.config.keys.algs.clone();
-    match clients::update(&state.services.store, &id, change, &algs, &viewer.actor(), now).await {
+    match clients::update(
+        &state.services.store,
+        &id,
+        change,
+        &algs,
+        &viewer.actor(),
+        now,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(
             &state.path(&format!("/admin/clients/{id}?done=client-updated")),
         )),
         Err(e) => {
             let errors = field_errors(e)?;
-            Ok(render_client(&state, &viewer, &current, typed, errors, None))
+            Ok(render_client(
+                &state, &viewer, &current, typed, errors, None,
+            ))
         }
     }
 }
@@ -364,10 +382,16 @@ async fn disable(
 ) -> Result<HttpResponse, PageError> {
     let (viewer, _) = submitted(&state, &req, &body).await?;
     let id = path.into_inner();
-    clients::disable(&state.services.store, &id, &viewer.actor(), state.clock.now()).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/clients/{id}?done=client-disabled")),
-    ))
+    clients::disable(
+        &state.services.store,
+        &id,
+        &viewer.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(see_other(&state.path(&format!(
+        "/admin/clients/{id}?done=client-disabled"
+    ))))
 }
 
 async fn enable(
@@ -378,7 +402,13 @@ async fn enable(
 ) -> Result<HttpResponse, PageError> {
     let (viewer, _) = submitted(&state, &req, &body).await?;
     let id = path.into_inner();
-    clients::enable(&state.services.store, &id, &viewer.actor(), state.clock.now()).await?;
+    clients::enable(
+        &state.services.store,
+        &id,
+        &viewer.actor(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(see_other(
         &state.path(&format!("/admin/clients/{id}?done=client-enabled")),
     ))
@@ -403,7 +433,13 @@ async fn delete_confirm(
 ) -> Result<HttpResponse, PageError> {
     let viewer = viewer::admin(&state, &req).await?;
     let view = clients::show(&state.services.store, &path, state.clock.now()).await?;
-    Ok(confirm(&state, &viewer, "clients", delete_question(&view), None))
+    Ok(confirm(
+        &state,
+        &viewer,
+        "clients",
+        delete_question(&view),
+        None,
+    ))
 }
 
 async fn delete(
@@ -416,7 +452,13 @@ async fn delete(
     let now = state.clock.now();
     let view = clients::show(&state.services.store, &path, now).await?;
     if let Err(error) = confirm_it_is_you(&state, &req, &viewer, &form).await? {
-        return Ok(confirm(&state, &viewer, "clients", delete_question(&view), Some(error)));
+        return Ok(confirm(
+            &state,
+            &viewer,
+            "clients",
+            delete_question(&view),
+            Some(error),
+        ));
     }
     clients::delete(&state.services.store, &view.client_id, &viewer.actor(), now).await?;
     Ok(see_other(&state.path("/admin/clients?done=client-deleted")))

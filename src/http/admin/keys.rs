@@ -38,9 +38,15 @@ pub fn line(k: &KeyView, now: i64) -> KeyLine {
         state: k.state,
         status,
         created: when(k.created_at),
-        signs_from: if k.state == "revoked" { "—".to_owned() } else { when(k.activates_at) },
+        signs_from: if k.state == "revoked" {
+            "—".to_owned()
+        } else {
+            when(k.activates_at)
+        },
         signs_until: match (k.state, k.retires_at) {
-            ("revoked", _) => k.revoked_at.map_or("—".to_owned(), |at| format!("revoked {}", when(at))),
+            ("revoked", _) => k
+                .revoked_at
+                .map_or("—".to_owned(), |at| format!("revoked {}", when(at))),
             (_, Some(at)) => when(at),
             (_, None) => "—".to_owned(),
         },
@@ -72,7 +78,13 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         &KeysPage {
             chrome: viewer.chrome(&state, "keys", query(&req).get("done")),
             keys: lines,
-            algs: services.config.keys.algs.iter().map(|a| a.as_str()).collect(),
+            algs: services
+                .config
+                .keys
+                .algs
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
             jwks_max_age: services.config.keys.jwks_max_age.as_secs(),
         },
     ))
@@ -87,12 +99,21 @@ async fn rotate(
     let alg = match form.get("alg") {
         None => None,
         Some(alg) => Some(alg.parse::<KeyAlg>().map_err(|_| {
-            PageError::bad_request("This cannot be done", format!("`{alg}` is not a signing algorithm"))
+            PageError::bad_request(
+                "This cannot be done",
+                format!("`{alg}` is not a signing algorithm"),
+            )
         })?),
     };
     let services = &state.services;
-    keys::rotate(&services.store, &services.config, alg, &viewer.actor(), state.clock.now())
-        .await?;
+    keys::rotate(
+        &services.store,
+        &services.config,
+        alg,
+        &viewer.actor(),
+        state.clock.now(),
+    )
+    .await?;
     services.keys.refresh().await?;
     Ok(see_other(&state.path("/admin/keys?done=key-rotated")))
 }
@@ -116,14 +137,28 @@ async fn revoke_confirm(
     let viewer = viewer::admin(&state, &req).await?;
     let kid = path.into_inner();
     let services = &state.services;
-    let keys = keys::list(&services.store, &services.config, &viewer.actor(), state.clock.now()).await?;
+    let keys = keys::list(
+        &services.store,
+        &services.config,
+        &viewer.actor(),
+        state.clock.now(),
+    )
+    .await?;
     match keys.iter().find(|k| k.kid == kid) {
-        None => Err(PageError::NotFound(format!("There is no signing key `{kid}`."))),
+        None => Err(PageError::NotFound(format!(
+            "There is no signing key `{kid}`."
+        ))),
         Some(k) if k.state == "revoked" => Err(PageError::bad_request(
             "This cannot be done",
             format!("The signing key {kid} is already revoked."),
         )),
-        Some(_) => Ok(confirm(&state, &viewer, "keys", revoke_question(&kid), None)),
+        Some(_) => Ok(confirm(
+            &state,
+            &viewer,
+            "keys",
+            revoke_question(&kid),
+            None,
+        )),
     }
 }
 
@@ -136,11 +171,23 @@ async fn revoke(
     let (viewer, form) = submitted(&state, &req, &body).await?;
     let kid = path.into_inner();
     if let Err(error) = confirm_it_is_you(&state, &req, &viewer, &form).await? {
-        return Ok(confirm(&state, &viewer, "keys", revoke_question(&kid), Some(error)));
+        return Ok(confirm(
+            &state,
+            &viewer,
+            "keys",
+            revoke_question(&kid),
+            Some(error),
+        ));
     }
     let services = &state.services;
-    keys::revoke(&services.store, &services.config, &kid, &viewer.actor(), state.clock.now())
-        .await?;
+    keys::revoke(
+        &services.store,
+        &services.config,
+        &kid,
+        &viewer.actor(),
+        state.clock.now(),
+    )
+    .await?;
     services.keys.refresh().await?;
     Ok(see_other(&state.path("/admin/keys?done=key-revoked")))
 }

@@ -81,10 +81,20 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
 
 async fn new_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let viewer = viewer::admin(&state, &req).await?;
-    Ok(render_new(&state, &viewer, UserForm::default(), FieldErrors::none()))
+    Ok(render_new(
+        &state,
+        &viewer,
+        UserForm::default(),
+        FieldErrors::none(),
+    ))
 }
 
-fn render_new(state: &AppState, viewer: &Viewer, form: UserForm, errors: FieldErrors) -> HttpResponse {
+fn render_new(
+    state: &AppState,
+    viewer: &Viewer,
+    form: UserForm,
+    errors: FieldErrors,
+) -> HttpResponse {
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -265,8 +275,16 @@ async fn update(
     let is_self = viewer.user().id == user.id;
     if is_self && !typed.admin {
         let errors = FieldErrors::of("admin", "you cannot remove your own admin flag");
-        return render_user(&state, &viewer, &user, Some(typed), errors, FieldErrors::none(), None)
-            .await;
+        return render_user(
+            &state,
+            &viewer,
+            &user,
+            Some(typed),
+            errors,
+            FieldErrors::none(),
+            None,
+        )
+        .await;
     }
     let actor = viewer.actor();
     let change = UserUpdate {
@@ -280,14 +298,24 @@ async fn update(
             (NameList::Roles, names(&typed.roles), &user.roles),
             (NameList::Groups, names(&typed.groups), &user.groups),
         ] {
-            let add: Vec<String> = wanted.iter().filter(|n| !current.contains(n)).cloned().collect();
-            let remove: Vec<String> = current.iter().filter(|n| !wanted.contains(n)).cloned().collect();
+            let add: Vec<String> = wanted
+                .iter()
+                .filter(|n| !current.contains(n))
+                .cloned()
+                .collect();
+            let remove: Vec<String> = current
+                .iter()
+                .filter(|n| !wanted.contains(n))
+                .cloned()
+                .collect();
             if !add.is_empty() || !remove.is_empty() {
                 users::change_names(store, &user.id, list, add, remove, &actor, now)
                     .await
                     .map_err(|e| match (e, list) {
                         (AdminError::Invalid(m), NameList::Roles) => AdminError::field("roles", m),
-                        (AdminError::Invalid(m), NameList::Groups) => AdminError::field("groups", m),
+                        (AdminError::Invalid(m), NameList::Groups) => {
+                            AdminError::field("groups", m)
+                        }
                         (other, _) => other,
                     })?;
             }
@@ -301,7 +329,16 @@ async fn update(
         )),
         Err(e) => {
             let errors = field_errors(e)?;
-            render_user(&state, &viewer, &user, Some(typed), errors, FieldErrors::none(), None).await
+            render_user(
+                &state,
+                &viewer,
+                &user,
+                Some(typed),
+                errors,
+                FieldErrors::none(),
+                None,
+            )
+            .await
         }
     }
 }
@@ -331,7 +368,16 @@ async fn set_password(
         )),
         Err(e) => {
             let errors = field_errors(e)?;
-            render_user(&state, &viewer, &user, None, FieldErrors::none(), errors, None).await
+            render_user(
+                &state,
+                &viewer,
+                &user,
+                None,
+                FieldErrors::none(),
+                errors,
+                None,
+            )
+            .await
         }
     }
 }
@@ -359,9 +405,10 @@ async fn disable(
     let user = users::show(store, &path, now).await?;
     not_on_self(&viewer, &user, "disable")?;
     users::disable(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/users/{}?done=user-disabled", user.id)),
-    ))
+    Ok(see_other(&state.path(&format!(
+        "/admin/users/{}?done=user-disabled",
+        user.id
+    ))))
 }
 
 async fn enable(
@@ -375,9 +422,10 @@ async fn enable(
     let store = &state.services.store;
     let user = users::show(store, &path, now).await?;
     users::enable(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/users/{}?done=user-enabled", user.id)),
-    ))
+    Ok(see_other(&state.path(&format!(
+        "/admin/users/{}?done=user-enabled",
+        user.id
+    ))))
 }
 
 async fn unlock(
@@ -391,9 +439,10 @@ async fn unlock(
     let store = &state.services.store;
     let user = users::show(store, &path, now).await?;
     users::unlock(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/users/{}?done=user-unlocked", user.id)),
-    ))
+    Ok(see_other(&state.path(&format!(
+        "/admin/users/{}?done=user-unlocked",
+        user.id
+    ))))
 }
 
 async fn end_sessions(
@@ -407,9 +456,10 @@ async fn end_sessions(
     let store = &state.services.store;
     let user = users::show(store, &path, now).await?;
     users::end_sessions(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/users/{}?done=sessions-ended", user.id)),
-    ))
+    Ok(see_other(&state.path(&format!(
+        "/admin/users/{}?done=sessions-ended",
+        user.id
+    ))))
 }
 
 async fn revoke_consent(
@@ -424,9 +474,10 @@ async fn revoke_consent(
     let store = &state.services.store;
     let user = users::show(store, &user, now).await?;
     users::revoke_consent(store, &user.id, &client_id, &viewer.actor(), now).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/users/{}?done=consent-revoked", user.id)),
-    ))
+    Ok(see_other(&state.path(&format!(
+        "/admin/users/{}?done=consent-revoked",
+        user.id
+    ))))
 }
 
 fn delete_question(user: &UserView) -> Confirmation {
@@ -449,7 +500,13 @@ async fn delete_confirm(
     let viewer = viewer::admin(&state, &req).await?;
     let user = users::show(&state.services.store, &path, state.clock.now()).await?;
     not_on_self(&viewer, &user, "delete")?;
-    Ok(confirm(&state, &viewer, "users", delete_question(&user), None))
+    Ok(confirm(
+        &state,
+        &viewer,
+        "users",
+        delete_question(&user),
+        None,
+    ))
 }
 
 async fn delete(
@@ -464,7 +521,13 @@ async fn delete(
     let user = users::show(store, &path, now).await?;
     not_on_self(&viewer, &user, "delete")?;
     if let Err(error) = confirm_it_is_you(&state, &req, &viewer, &form).await? {
-        return Ok(confirm(&state, &viewer, "users", delete_question(&user), Some(error)));
+        return Ok(confirm(
+            &state,
+            &viewer,
+            "users",
+            delete_question(&user),
+            Some(error),
+        ));
     }
     users::delete(store, &user.id, &viewer.actor(), now).await?;
     Ok(see_other(&state.path("/admin/users?done=user-deleted")))
