@@ -348,7 +348,7 @@ def markdown(result, svg_name):
     w("### The argon2 ceiling (f)\n")
     if ceil["http_password_checks_per_s"]:
         c = p.get("argon2_ceiling", {})
-        w(f"Measured over HTTP after the scenarios: {CONNS} connections posting a wrong password "
+        w("Measured over HTTP after the scenarios: 8 connections posting a wrong password "
           "for an unknown user (the same argon2id work as a real sign-in, m=19 MiB, t=2, p=1, "
           "on the default one hashing thread per core) to one pending login form: "
           f"**{ceil['http_password_checks_per_s']:.1f} password checks/s** "
@@ -358,6 +358,19 @@ def markdown(result, svg_name):
         w(f" In process (`bench_costs`), one verification takes {result['costs']['argon2_verify_ms']:.1f} ms, "
           f"so {m.get('nproc', '?')} cores could do {ceil['in_process_password_checks_per_s']:.1f}/s.")
     w("\n")
+    logged = [(servers[k]["name"], servers[k]["server_log_errors"]) for k, _ in SERVERS
+              if servers.get(k, {}).get("server_log_errors", {}).get("count")]
+    warm = [(servers[k]["name"], label, m["warmup_errors"]) for k, _ in SERVERS if k in servers
+            for sc, label, _ in SCENARIOS
+            for m in [servers[k]["scenarios"].get(sc) or {}] if m.get("warmup_errors")]
+    if logged or warm:
+        w("### Errors outside the windows\n")
+        for name, e in logged:
+            kinds = "; ".join(f"{n} × `{msg}`" for msg, n in e["messages"])
+            w(f"- {name} logged {e['count']} ERROR line(s) over the run: {kinds}")
+        for name, label, n in warm:
+            w(f"- {name}, {label}: {n} failed flow(s) during the warm-up (not counted above)")
+        w("")
     costs = result.get("costs")
     if costs and costs.get("rows"):
         w("### Per-request costs, in process (`bench/costs.rs`)\n")
@@ -382,7 +395,7 @@ def markdown(result, svg_name):
       "documented settings: `PORTCULLIS_LOGIN_RATE_LIMIT=0`, `PORTCULLIS_AUTHORIZE_RATE_LIMIT=0`, "
       "`PORTCULLIS_TOKEN_RATE_LIMIT=0`, `PORTCULLIS_INTROSPECTION_RATE_LIMIT=0`, "
       "`PORTCULLIS_USERINFO_RATE_LIMIT=0` (one load generator on one address would otherwise "
-      "hit them). Clients and the user are made with the CLI (`client create --json`, "
+      "hit them). Clients and users are made with the CLI (`client create --json`, "
       "`user create --password-stdin`): argon2id password hashes, HMAC'd client secrets.")
     w("- **Peer:** [panva/node-oidc-provider](https://github.com/panva/node-oidc-provider) "
       "(`bench/peer`, pinned in package-lock.json) in one node process, `NODE_ENV=production`. "
@@ -404,7 +417,8 @@ def markdown(result, svg_name):
       "`api:read`, ES256 JWT access tokens), `bench-web` (confidential; authorization_code + "
       "refresh_token; redirect URI `http://127.0.0.1:8999/cb`; scope `openid profile email "
       "offline_access`; RS256 ID tokens), `bench-public` (public, PKCE; one flow per server as "
-      "a check, not timed).")
+      "a check, not timed). Users: `bench-user-0` … `bench-user-15`, one per browser of "
+      "(f) and (g) (16 people signing in, not one account hammered from 16 browsers).")
     w("- **Load:** `wrk` with Lua scripts (`bench/driver/wrk_*.lua`), "
       f"{meta.get('wrk_threads', 2)} threads and {meta.get('connections', 16)} connections, "
       "for (a)–(e). (d) introspects a user access token from a real code flow, authenticated "

@@ -679,6 +679,35 @@ pub async fn end_sessions(
     Ok(SessionsEnded { user_id: id, ended })
 }
 
+/// Ends one live session of the user (by its public `sid`): that browser must sign
+/// in again.
+pub async fn end_session(
+    store: &Store,
+    user: &str,
+    sid: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<SessionsEnded, AdminError> {
+    let id = find(store, user).await?.id;
+    let (uid, sid_owned, actor) = (id.clone(), sid.to_owned(), actor.clone());
+    let event = store
+        .transaction(move |conn| {
+            if !sessions::end_by_sid(conn, &uid, &sid_owned, now)? {
+                return Ok(None);
+            }
+            let event = AuditEvent::new(AuditKind::SessionsEnded)
+                .actor(actor.as_str())
+                .user(&uid)
+                .detail(serde_json::json!({ "ended": 1, "sid": sid_owned }));
+            event.record(conn, now)?;
+            Ok(Some(event))
+        })
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("user `{user}` has no live session `{sid}`")))?;
+    audit::log(&event);
+    Ok(SessionsEnded { user_id: id, ended: 1 })
+}
+
 /// Display names: at most 200 printable characters.
 fn check_name(name: &str) -> Result<(), AdminError> {
     if name.chars().any(char::is_control) || name.chars().count() > 200 {

@@ -125,3 +125,21 @@ pub fn reauthenticated(conn: &mut DbConn, id_hash: &str, now: i64) -> Result<(),
         .execute(c))?;
     Ok(())
 }
+
+/// Ends the user's live session with public id `sid`; false when there is none.
+pub fn end_by_sid(
+    conn: &mut DbConn,
+    user_id: &str,
+    sid: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = db_run!(conn, |c| diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::sid.eq(sid))
+            .filter(sessions::ended_at.is_null())
+    )
+    .set(sessions::ended_at.eq(now))
+    .execute(c))?;
+    Ok(n == 1)
+}

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/enable", web::post().to(enable))
         .route("/users/{id}/unlock", web::post().to(unlock))
         .route("/users/{id}/sessions/end", web::post().to(end_sessions))
+        .route("/users/{id}/sessions/{sid}/end", web::post().to(end_session))
         .route(
             "/users/{id}/consents/{client_id}/revoke",
             web::post().to(revoke_consent),
@@ -460,6 +461,23 @@ async fn end_sessions(
         "/admin/users/{}?done=sessions-ended",
         user.id
     ))))
+}
+
+async fn end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: form::FormBody,
+) -> Result<HttpResponse, PageError> {
+    let (viewer, _) = submitted(&state, &req, &body).await?;
+    let (user, sid) = path.into_inner();
+    let now = state.clock.now();
+    let store = &state.services.store;
+    let user = users::show(store, &user, now).await?;
+    users::end_session(store, &user.id, &sid, &viewer.actor(), now).await?;
+    Ok(see_other(
+        &state.path(&format!("/admin/users/{}?done=sessions-ended", user.id)),
+    ))
 }
 
 async fn revoke_consent(
