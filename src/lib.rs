@@ -85,6 +85,8 @@ pub struct Started {
     pub keys: Arc<KeyRing>,
     /// The first-run setup link, when the database has no enabled admin (also logged).
     pub setup_link: Option<String>,
+    /// The batching audit writer: flush it once the server has stopped.
+    pub audit: store::audit_writer::AuditWriter,
 }
 
 /// Opens the database, migrates (or checks the schema), loads the server's keys and
@@ -144,6 +146,7 @@ pub async fn start(
         None => None,
     };
     let keys = KeyRing::open(store.clone(), &config, options.clock.clone()).await?;
+    let audit = store::audit_writer::AuditWriter::start(store.clone());
     keys.spawn_reloader();
     let state = web::Data::new(http::AppState {
         services: service::Services {
@@ -157,6 +160,7 @@ pub async fn start(
                 config.password_hashing.workers,
                 config.password_hashing.queue,
             )?,
+            audit: audit.clone(),
         },
         clock: options.clock.clone(),
         discovery: http::discovery::Documents::render(&config)?,
@@ -202,6 +206,7 @@ pub async fn start(
         server: server.run(),
         keys,
         setup_link,
+        audit,
     })
 }
 

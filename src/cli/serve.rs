@@ -18,7 +18,7 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
         let bind = config.bind;
         let issuer = config.issuer.clone();
         let database = config.database_url.to_string();
-        let server = crate::run(
+        let started = crate::start(
             config,
             listener,
             ServeOptions {
@@ -29,9 +29,10 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::failed(e.to_string()))?;
         tracing::info!(%bind, %issuer, %database, "portcullis is listening on http://{bind}");
-        server
-            .await
-            .map_err(|e| Failure::failed(format!("server error: {e}")))?;
+        let served = started.server.await;
+        // What the batching audit writer still holds goes to the database first.
+        started.audit.flush().await;
+        served.map_err(|e| Failure::failed(format!("server error: {e}")))?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -137,12 +137,7 @@ pub async fn authenticate(
             if let Some(client) = &client {
                 event = event.client(&client.row.id);
             }
-            let recorded = event.clone();
-            services
-                .store
-                .run(move |conn| recorded.record(conn, now))
-                .await?;
-            audit::log(&event);
+            services.audit.write(event, now).await;
             Err(OAuthError::from(failure).into())
         }
     }

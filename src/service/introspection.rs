@@ -151,12 +151,7 @@ pub async fn answer(
                         "reason": ClientAuthFailure::WrongSecret.reason(),
                         "resource": presented.client_id,
                     }));
-                let recorded = event.clone();
-                services
-                    .store
-                    .run(move |conn| recorded.record(conn, now))
-                    .await?;
-                audit::log(&event);
+                services.audit.write(event, now).await;
                 return Err(OAuthError::from(ClientAuthFailure::WrongSecret).into());
             }
             let token = params.require("token")?;

@@ -43,6 +43,7 @@ use crate::crypto::password_pool::PasswordPool;
 use crate::crypto::RandomError;
 use crate::keys::{KeyError, KeyRing};
 use crate::protocol::error::OAuthError;
+use crate::store::audit_writer::AuditWriter;
 use crate::store::{Store, StoreError};
 
 /// What the request-serving operations need: configuration, storage, signing keys
@@ -59,6 +60,8 @@ pub struct Services {
     pub dummy_password_hash: String,
     /// The bounded password-hashing workers (every sign-in's argon2 runs there).
     pub passwords: PasswordPool,
+    /// Batches the audit events that change no other state (DESIGN.md §5).
+    pub audit: AuditWriter,
 }
 
 /// Why an operation serving an OAuth endpoint did not give what was asked.

@@ -703,9 +703,14 @@ pub async fn end_session(
             Ok(Some(event))
         })
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("user `{user}` has no live session `{sid}`")))?;
+        .ok_or_else(|| {
+            AdminError::NotFound(format!("user `{user}` has no live session `{sid}`"))
+        })?;
     audit::log(&event);
-    Ok(SessionsEnded { user_id: id, ended: 1 })
+    Ok(SessionsEnded {
+        user_id: id,
+        ended: 1,
+    })
 }
 
 /// Display names: at most 200 printable characters.

@@ -6,6 +6,7 @@
 //! reach them through [`Store::run`], which moves them to the blocking pool.
 
 pub mod audit;
+pub mod audit_writer;
 pub mod authorization_codes;
 pub mod authorization_requests;
 pub mod clients;
@@ -25,6 +26,7 @@ pub mod signing_keys;
 pub mod task_leases;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::clock::unix_seconds;
@@ -140,6 +142,11 @@ pub struct PoolUsage {
 pub struct Store {
     pool: r2d2::Pool<ConnectionManager>,
     url: DatabaseUrl,
+    /// SQLite has one writer at a time: transactions of this process take turns
+    /// here, in the async queue, instead of sleeping in SQLite's busy handler on
+    /// `BEGIN IMMEDIATE` with a pooled connection and a blocking thread each
+    /// (DESIGN.md §6). `None` on Postgres, whose row locks let writers overlap.
+    writer: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Store {
@@ -161,9 +168,14 @@ impl Store {
             .idle_timeout(Some(Duration::from_secs(600)))
             .build_unchecked(manager);
         drop(first);
+        let writer = match url {
+            DatabaseUrl::Sqlite { .. } => Some(Arc::new(tokio::sync::Semaphore::new(1))),
+            DatabaseUrl::Postgres { .. } => None,
+        };
         Ok(Store {
             pool,
             url: url.clone(),
+            writer,
         })
     }
 
@@ -226,7 +238,27 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        // The turn goes with the work: held until the commit, even if the request
+        // that asked is dropped meanwhile.
+        let turn = self.writer_turn().await?;
+        self.run(move |conn| {
+            let _turn = turn;
+            conn.transaction(f)
+        })
+        .await
+    }
+
+    /// This process's turn to write (SQLite); nothing to wait for on Postgres.
+    async fn writer_turn(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, StoreError> {
+        match &self.writer {
+            None => Ok(None),
+            Some(writer) => writer
+                .clone()
+                .acquire_owned()
+                .await
+                .map(Some)
+                .map_err(|e| StoreError::Blocking(e.to_string())),
+        }
     }
 
     /// [`Store::transaction`] for a body with its own error type.
@@ -236,7 +268,12 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
     {
-        self.run_with(move |conn| conn.transaction_with(f)).await
+        let turn = self.writer_turn().await?;
+        self.run_with(move |conn| {
+            let _turn = turn;
+            conn.transaction_with(f)
+        })
+        .await
     }
 
     /// Readiness: the database answers a query within `timeout` (and, for SQLite,

@@ -308,6 +308,122 @@ async fn the_account_page_lists_the_apps_and_revoking_one_kills_its_refresh_toke
     assert_eq!(events.len(), 1, "{events:?}");
 }
 
+#[tokio::test]
+async fn revoking_an_app_touches_only_the_signed_in_users_own_consent() {
+    let app = TestApp::start().await;
+    let shared = app.code_client();
+    let bobs_only = app.create_client(ClientRegistration {
+        name: "Only Bob App".into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        scope: Some("openid offline_access".into()),
+        ..Default::default()
+    });
+    let alice = app.create_user("alice");
+    let bob = app.create_user("bob");
+    let alice_browser = app.browser();
+    let bob_browser = app.browser();
+    let alice_tokens = tokens_in(
+        &app,
+        &alice_browser,
+        &shared,
+        &alice,
+        "openid offline_access",
+    )
+    .await;
+    let bob_tokens = tokens_in(&app, &bob_browser, &shared, &bob, "openid offline_access").await;
+    let bob_other = tokens_in(
+        &app,
+        &bob_browser,
+        &bobs_only,
+        &bob,
+        "openid offline_access",
+    )
+    .await;
+    let token = |tokens: &serde_json::Value| tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (alice_refresh, mut bob_refresh, mut bob_other_refresh) =
+        (token(&alice_tokens), token(&bob_tokens), token(&bob_other));
+    let consents = |user: &str| -> Vec<String> {
+        let mut ids: Vec<String> = cli_json(&app.db, &["user", "consents", user])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["client_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut bobs = vec![shared.id.clone(), bobs_only.id.clone()];
+    bobs.sort();
+    assert_eq!(consents("bob"), bobs);
+
+    let html = page(&alice_browser, "/account").await;
+    assert!(
+        !html.contains("Only Bob App"),
+        "only her own apps are listed: {html}"
+    );
+    let csrf = csrf_of(&html);
+
+    // An app only Bob allowed, revoked from Alice's page (her own CSRF token): not
+    // found, and Bob keeps it.
+    let response = alice_browser
+        .post(
+            &format!("/account/apps/{}/revoke", bobs_only.id),
+            &[("csrf_token", csrf.as_str())],
+        )
+        .await;
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert!(
+        status.is_client_error(),
+        "revoking an app she never allowed: {status}: {body}"
+    );
+    assert_eq!(consents("bob"), bobs, "Bob's consents are untouched");
+    let (status, body) = refresh(&app, &bobs_only, &bob_other_refresh).await;
+    assert_eq!(status, StatusCode::OK, "Bob's app keeps its access: {body}");
+    bob_other_refresh = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // An app both allowed: revoking it on her page withdraws her consent only.
+    let done = assert_done(
+        &submit_on(
+            &alice_browser,
+            &html,
+            &format!("/account/apps/{}/revoke", shared.id),
+            &[],
+        )
+        .await,
+        &app.base_url,
+    );
+    assert_eq!(path_of(&done), "/account");
+    assert!(consents("alice").is_empty());
+    let (status, body) = refresh(&app, &shared, &alice_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(consents("bob"), bobs, "Bob's consents are untouched");
+    let (status, body) = refresh(&app, &shared, &bob_refresh).await;
+    assert_eq!(status, StatusCode::OK, "Bob keeps the shared app: {body}");
+    bob_refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = refresh(&app, &bobs_only, &bob_other_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Bob's account page still lists both, and his session is untouched.
+    let bobs_page = page(&bob_browser, "/account").await;
+    for id in [&shared.id, &bobs_only.id] {
+        assert!(
+            !forms_with_action(&bobs_page, &format!("/account/apps/{id}/revoke")).is_empty(),
+            "{bobs_page}"
+        );
+    }
+    let (status, body) = refresh(&app, &shared, &bob_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The only audit event names Alice, as actor and as user.
+    let events = audit(&app.db, &["--kind", "consent.revoked"]);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["user_id"], alice.id.as_str(), "{events:?}");
+    assert_eq!(events[0]["actor"], alice.id.as_str(), "{events:?}");
+    assert_eq!(events[0]["client_id"], shared.id.as_str(), "{events:?}");
+}
+
 // ---------------------------------------------------------------------------------
 // Sessions
 // ---------------------------------------------------------------------------------

@@ -1323,6 +1323,119 @@ async fn the_admin_user_page_revokes_consents_and_ends_sessions() {
     assert!(count_kind(&events, "session.ended") >= 1, "{events:?}");
 }
 
+#[tokio::test]
+async fn an_admin_ends_one_session_of_a_user_and_an_unknown_one_is_a_404() {
+    let app = TestApp::start().await;
+    let admin = admin_session(&app).await;
+    let fay = cli_create_user(&app.db, "fay", PASSWORD, false);
+    let fay_id = fay["id"].as_str().unwrap().to_owned();
+    let live_sids = || -> BTreeSet<String> {
+        cli_json(&app.db, &["user", "sessions", "fay"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["sid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Two browsers (two cookie jars), each with a session of her own.
+    let first = app.browser();
+    signed_in(&first, "fay", PASSWORD, "/account").await;
+    let first_sid = live_sids()
+        .into_iter()
+        .next()
+        .expect("the first browser's session");
+    let second = app.browser();
+    signed_in(&second, "fay", PASSWORD, "/account").await;
+    let both = live_sids();
+    assert_eq!(both.len(), 2, "two live sessions: {both:?}");
+    let second_sid = both.iter().find(|sid| **sid != first_sid).unwrap().clone();
+    page(&first, "/account").await;
+    page(&second, "/account").await;
+
+    // Her page has an End button per session.
+    let detail_path = format!("/admin/users/{fay_id}");
+    let detail = page(&admin.browser, &detail_path).await;
+    let end = |sid: &str| format!("{detail_path}/sessions/{sid}/end");
+    for sid in [first_sid.as_str(), second_sid.as_str()] {
+        assert!(
+            !forms_with_action(&detail, &end(sid)).is_empty(),
+            "an End button posting to {}: {detail}",
+            end(sid)
+        );
+    }
+
+    // Without the CSRF token, or with a wrong one: 403, nothing ends.
+    assert_forbidden(admin.browser.post(&end(first_sid.as_str()), &[]).await).await;
+    assert_forbidden(
+        admin
+            .browser
+            .post(&end(first_sid.as_str()), &[("csrf_token", "forged")])
+            .await,
+    )
+    .await;
+    assert_eq!(live_sids(), both, "a refused form ends nothing");
+
+    // End the first browser's session: exactly that one is signed out.
+    let done = assert_done(
+        &submit_on(&admin.browser, &detail, &end(first_sid.as_str()), &[]).await,
+        &app.base_url,
+    );
+    assert_eq!(path_of(&done), detail_path, "back to her page: {done}");
+    let after = page(&admin.browser, &done).await;
+    assert!(has_id(&after, "sessions"), "{after}");
+    assert!(
+        forms_with_action(&after, &end(first_sid.as_str())).is_empty(),
+        "the ended session is no longer listed: {after}"
+    );
+    assert!(
+        !forms_with_action(&after, &end(second_sid.as_str())).is_empty(),
+        "the other session is still listed: {after}"
+    );
+    assert_eq!(live_sids(), BTreeSet::from([second_sid.clone()]));
+    assert_to_login(&first.get("/account").await, &app.base_url, "/account");
+    page(&second, "/account").await;
+
+    // An unknown sid, the ended one again, her live one under another user, or an
+    // unknown user: a 404 page, and nothing else ends.
+    let csrf = csrf_of(&after);
+    for (action, case) in [
+        (end("no-such-session"), "an unknown sid"),
+        (end(first_sid.as_str()), "a session already ended"),
+        (
+            format!("/admin/users/{}/sessions/{second_sid}/end", admin.id),
+            "her session under the admin's own user",
+        ),
+        (
+            format!("/admin/users/no-such-user/sessions/{second_sid}/end"),
+            "an unknown user",
+        ),
+    ] {
+        let response = admin
+            .browser
+            .post(&action, &[("csrf_token", csrf.as_str())])
+            .await;
+        let status = response.status();
+        assert_page_headers(&response);
+        let html = response.text().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{case}: POST {action}: {html}"
+        );
+        assert!(html.contains("<html"), "{case}: an error page: {html}");
+    }
+    assert_eq!(live_sids(), BTreeSet::from([second_sid.clone()]));
+    page(&second, "/account").await;
+    page(&admin.browser, "/admin").await;
+
+    // One audit event, by the admin, naming the ended session.
+    let events = audit(&app.db, &["--user", &fay_id, "--kind", "session.ended"]);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["actor"], admin.id.as_str(), "{events:?}");
+    assert_eq!(events[0]["detail"]["sid"], first_sid.as_str(), "{events:?}");
+}
+
 // ---------------------------------------------------------------------------------
 // Keys
 // ---------------------------------------------------------------------------------

@@ -476,7 +476,7 @@ async fn every_client_authentication_failure_reads_the_same() {
         body["error_description"].as_str().unwrap()
     ));
 
-    let events = audit(&app.db, &["--kind", "client.authentication_failed"]);
+    let events = audit_at_least(&app.db, &["--kind", "client.authentication_failed"], 4).await;
     assert_eq!(events.len(), 4, "{events:?}");
     let reasons: BTreeSet<&str> = events
         .iter()
@@ -1130,6 +1130,20 @@ fn audit(db: &TestDb, filters: &[&str]) -> Vec<Value> {
     run_json(db, &args).as_array().unwrap().clone()
 }
 
+/// `audit list FILTERS --json` once at least `count` events match: events that
+/// change nothing else reach the table through the batching writer within 100 ms.
+async fn audit_at_least(db: &TestDb, filters: &[&str], count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let events = audit(db, filters);
+        if events.len() >= count || std::time::Instant::now() > deadline {
+            return events;
+        }
+        // The server may share this thread (a current-thread runtime): yield to it.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// How many of `events` failed for `reason` (`detail.reason`).
 fn count_reason(events: &[Value], reason: &str) -> usize {
     events
@@ -1408,10 +1422,12 @@ async fn token_events_record_the_client_address() {
         .await
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
-    let issued = audit(
+    let issued = audit_at_least(
         &app.db,
         &["--kind", "token.issued", "--client", &service.id],
-    );
+        1,
+    )
+    .await;
     assert_eq!(issued.len(), 1, "{issued:?}");
     assert_eq!(issued[0]["ip"], "198.51.100.77");
     let revoked = audit(

@@ -62,12 +62,17 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         text("since"),
         text("until"),
     );
-    let page = params
-        .get("page")
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| (1..=10_000).contains(p))
-        .unwrap_or(1);
     let mut problems = Vec::new();
+    let page = match params.get("page") {
+        None => 1,
+        Some(p) => match p.parse::<i64>() {
+            Ok(p) if (1..=10_000).contains(&p) => p,
+            _ => {
+                problems.push(format!("page `{p}` is not a page number (1 to 10000)"));
+                1
+            }
+        },
+    };
     let kind_filter = if kind.is_empty() {
         None
     } else {

@@ -30,7 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/enable", web::post().to(enable))
         .route("/users/{id}/unlock", web::post().to(unlock))
         .route("/users/{id}/sessions/end", web::post().to(end_sessions))
-        .route("/users/{id}/sessions/{sid}/end", web::post().to(end_session))
+        .route(
+            "/users/{id}/sessions/{sid}/end",
+            web::post().to(end_session),
+        )
         .route(
             "/users/{id}/consents/{client_id}/revoke",
             web::post().to(revoke_consent),
@@ -475,9 +478,10 @@ async fn end_session(
     let store = &state.services.store;
     let user = users::show(store, &user, now).await?;
     users::end_session(store, &user.id, &sid, &viewer.actor(), now).await?;
-    Ok(see_other(
-        &state.path(&format!("/admin/users/{}?done=sessions-ended", user.id)),
-    ))
+    Ok(see_other(&state.path(&format!(
+        "/admin/users/{}?done=sessions-ended",
+        user.id
+    ))))
 }
 
 async fn revoke_consent(

@@ -9,7 +9,7 @@ use crate::protocol::tokens::{AccessGrant, TokenResponse};
 use crate::service::clients::AuthenticatedClient;
 use crate::service::resources;
 use crate::service::{OAuthFailure, Services};
-use crate::store::audit::{self, AuditEvent, AuditKind};
+use crate::store::audit::{AuditEvent, AuditKind};
 
 /// Issues an access token to the client itself, with the scope it asked for
 /// within what it registered; records `token.issued`.
@@ -71,11 +71,7 @@ pub async fn exchange(
             "scope": granted.grant.scope.to_string(),
             "resource": granted.target.as_ref().map(|t| t.audience.clone()),
         }));
-    let recorded = event.clone();
-    services
-        .store
-        .transaction(move |conn| recorded.record(conn, now))
-        .await?;
-    audit::log(&event);
+    // Nothing else changes: the event goes through the batching writer.
+    services.audit.write(event, now).await;
     Ok(response)
 }
