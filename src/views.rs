@@ -124,14 +124,14 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         "user-enabled" => "The user is enabled again.",
         "user-unlocked" => "The sign-in locks were lifted.",
         "user-deleted" => "The user was deleted.",
-        "sessions-ended" => "The sessions were ended.",
+        "sessions-ended" => "The sessions were ended: those browsers must sign in again.",
+        "session-ended" => "The session was ended: that browser must sign in again.",
         "consent-revoked" => "Access was revoked: the app's refresh tokens no longer work.",
         "key-rotated" => "A new key was made; it signs once it has been published long enough.",
         "key-revoked" => "The key was revoked and removed from the JWKS.",
         "app-revoked" => "Access was revoked: the app must ask you again.",
         "others-signed-out" => "Every other session was signed out.",
         "password-changed" => "Your password was changed.",
-        "redirect-registered" => "The playground's redirect URI was registered on the client.",
         _ => return None,
     })
 }

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::flow::see_other;
 use super::page_form::PageForm;
 use super::pages::{self, PageError};
-use super::{form, viewer, AppState};
+use super::{client_address, form, viewer, AppState};
 use crate::protocol::params::Params;
 use crate::service::account::{self, PasswordChange};
 use crate::service::{sessions, users, AdminError};
@@ -19,6 +19,9 @@ use crate::views::{describe_scope, when, FieldErrors};
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::scope("/account")
+            .wrap(actix_web::middleware::from_fn(
+                super::viewer::refuse_unreadable_addresses,
+            ))
             .wrap(state.rate_limits.admin())
             .route("", web::get().to(account_page))
             .route("/apps/{client_id}/revoke", web::post().to(revoke_app))
@@ -139,10 +142,12 @@ async fn change_password(
         new: form.secret("new_password"),
         confirm: form.secret("new_password_confirm"),
     };
+    let ip = client_address::of_request(&state, &req).map(|ip| ip.to_string());
     match account::change_password(
         &state.services,
         &viewer.signed_in,
         change,
+        ip,
         state.clock.now(),
     )
     .await

@@ -43,6 +43,9 @@ const MAX_FLOWS: usize = 256;
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::scope("/playground")
+            .wrap(actix_web::middleware::from_fn(
+                super::viewer::refuse_unreadable_addresses,
+            ))
             .wrap(state.rate_limits.admin())
             .route("", web::get().to(playground))
             .route("/start", web::post().to(start))
@@ -95,8 +98,12 @@ impl Playground {
     /// The flow `id` if it is this admin's and still live.
     fn take(&self, id: &str, admin_id: &str, now: i64) -> Option<Flow> {
         let mut flows = self.flows.lock().ok()?;
+        // Another admin's state value takes nothing away from them.
+        if flows.get(id)?.admin_id != admin_id {
+            return None;
+        }
         let flow = flows.remove(id)?;
-        (flow.admin_id == admin_id && now - flow.started_at < FLOW_LIFETIME).then_some(flow)
+        (now - flow.started_at < FLOW_LIFETIME).then_some(flow)
     }
 }
 
@@ -449,6 +456,13 @@ async fn redeem(
         "id_token": response.id_token.as_ref().map(|_| "(decoded below)"),
         "refresh_token": response.refresh_token.as_ref().map(|_| "(kept by the playground for Refresh)"),
     });
+    // What a relying party checks of the ID token besides its signature (OIDC Core
+    // §3.1.3.7): issuer, audience, and the nonce it sent (not on a refresh).
+    let problems = response
+        .id_token
+        .as_deref()
+        .map(|t| id_token_problems(state, t, flow, refreshed))
+        .unwrap_or_default();
     let outcome = Outcome {
         token_response: serde_json::to_string_pretty(&shown).unwrap_or_default(),
         id_token: response
@@ -457,7 +471,7 @@ async fn redeem(
             .map(|t| decode(state, t, ID_TOKEN_TYP)),
         access_token: Some(decode(state, &response.access_token, ACCESS_TOKEN_TYP)),
         userinfo,
-        error: None,
+        error: (!problems.is_empty()).then(|| problems.join(" ")),
     };
     // A refresh token keeps the flow (under a new id) for the Refresh button.
     let kept = match response.refresh_token {
@@ -521,6 +535,36 @@ fn result_page(
             error: outcome.error,
         },
     )
+}
+
+/// What is wrong with the ID token's `iss`, `aud` and `nonce`, if anything.
+fn id_token_problems(state: &AppState, token: &str, flow: &Flow, refreshed: bool) -> Vec<String> {
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    if claims["iss"] != state.services.config.issuer.as_str() {
+        problems.push("The ID token's `iss` is not this server.".to_owned());
+    }
+    let aud_ok = match &claims["aud"] {
+        serde_json::Value::String(aud) => *aud == flow.client_id,
+        serde_json::Value::Array(auds) => auds.iter().any(|a| *a == flow.client_id.as_str()),
+        _ => false,
+    };
+    if !aud_ok {
+        problems.push("The ID token's `aud` is not the client.".to_owned());
+    }
+    if !refreshed && claims["nonce"] != flow.nonce.as_str() {
+        problems.push("The ID token's `nonce` is not the one sent.".to_owned());
+    }
+    problems
 }
 
 /// A JWT's header and claims, pretty-printed, and whether its signature verifies

@@ -143,12 +143,23 @@ pub fn safe_next(next: Option<&str>) -> &str {
         Some(next)
             if next.bytes().all(|b| b.is_ascii_graphic())
                 && !next.contains('\\')
+                && !has_dot_segment(next)
                 && RETURN_PATHS.iter().any(|root| is_under(next, root)) =>
         {
             next
         }
         _ => "/account",
     }
+}
+
+/// Whether the path part of `next` has a `.` or `..` segment (also percent-encoded),
+/// which would lead out from under its root.
+fn has_dot_segment(next: &str) -> bool {
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// Whether `path` is `root` or below it (`/admin`, `/admin/…`, `/admin?…`).
@@ -189,6 +200,44 @@ pub async fn confirm_it_is_you(
     })
 }
 
+/// Middleware of the account, admin and playground pages: a path that decodes to a
+/// control character names nothing (404), and a query that cannot be read — not
+/// UTF-8, a repeated name, a control character — is refused (400), before anything
+/// reaches a database (Postgres refuses NUL) or a log.
+pub async fn refuse_unreadable_addresses(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let refused = if has_encoded_control(req.path()) {
+        Some(PageError::NotFound("There is no such page.".to_owned()))
+    } else {
+        crate::protocol::params::Params::from_urlencoded(req.query_string().as_bytes())
+            .and_then(|params| params.check_characters())
+            .err()
+            .map(|e| PageError::bad_request("This address cannot be read", e.description()))
+    };
+    match refused {
+        Some(error) => {
+            let response = actix_web::ResponseError::error_response(&error);
+            Ok(req.into_response(response))
+        }
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
+/// Whether `path` holds a control character, raw or percent-encoded (`%00`–`%1F`, `%7F`).
+fn has_encoded_control(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.iter().any(|b| b.is_ascii_control())
+        || bytes.windows(3).any(|w| {
+            w[0] == b'%'
+                && matches!(
+                    (char::from(w[1]).to_digit(16), char::from(w[2]).to_digit(16)),
+                    (Some(hi), Some(lo)) if hi * 16 + lo < 0x20 || hi * 16 + lo == 0x7f
+                )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +259,9 @@ mod tests {
             "/administrator",
             "/admin\\..\\x",
             "/admin/ x",
+            "/admin/../logout",
+            "/account/%2e%2E/logout",
+            "/playground/./../token",
             "/login",
             "",
             "admin",

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::sessions::{password_matches, SignedIn};
+use super::sessions::{check_password, PasswordCheck, SignedIn};
 use super::setup::check_new_password;
 use super::users;
 use super::{Actor, AdminError, Services};
@@ -95,13 +95,14 @@ pub struct PasswordChange {
     pub confirm: Secret<String>,
 }
 
-/// Changes the user's own password after checking the current one (a wrong one
-/// is refused on the `current_password` field). Other sessions stay: the page
+/// Changes the user's own password after checking the current one, throttled as a
+/// sign-in (a wrong one is refused on the `current_password` field and recorded). Other sessions stay: the page
 /// offers "sign out everywhere else" next to it.
 pub async fn change_password(
     services: &Services,
     signed_in: &SignedIn,
     change: PasswordChange,
+    ip: Option<String>,
     now: i64,
 ) -> Result<(), AdminError> {
     check_new_password(
@@ -110,15 +111,15 @@ pub async fn change_password(
         "new_password_confirm",
         &change.confirm,
     )?;
-    match password_matches(services, &signed_in.user, change.current).await? {
-        Some(true) => {}
-        Some(false) => {
+    match check_password(services, &signed_in.user, change.current, ip, now).await? {
+        PasswordCheck::Right => {}
+        PasswordCheck::Wrong => {
             return Err(AdminError::field(
                 "current_password",
                 "this is not your current password",
             ))
         }
-        None => {
+        PasswordCheck::Busy => {
             return Err(AdminError::field(
                 "current_password",
                 "the server is busy checking passwords; try again in a moment",

@@ -50,8 +50,10 @@ pub async fn current(
             }
             let absolute = session.created_at + seconds(lifetimes.session_absolute);
             let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
-            if expires_at > session.expires_at && now - session.last_seen_at >= 60 {
-                sessions::touch(conn, &id_hash, now, expires_at)?;
+            // Activity is recorded once a minute at most, even when the idle deadline
+            // cannot move (it reached the absolute one): the admin timeout reads it.
+            if now - session.last_seen_at >= 60 {
+                sessions::touch(conn, &id_hash, now, expires_at.max(session.expires_at))?;
             }
             Ok(Some(SignedIn { session, user }))
         })
@@ -102,6 +104,7 @@ enum Failure {
 
 /// Whether an attempt may have its password checked, decided and counted before
 /// the check (`protocol::login`).
+#[derive(Clone, Copy)]
 enum Admission {
     /// Counted as a failure until it succeeds; the counters as they now stand.
     Counted {
@@ -372,27 +375,82 @@ pub(crate) fn new_session(
     Ok((session_id, row))
 }
 
-/// Whether `password` is the signed-in user's, checked on the bounded password
-/// pool. `None`: the pool is saturated, nothing was checked.
-pub(crate) async fn password_matches(
+/// How a check of a signed-in user's password ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordCheck {
+    Right,
+    /// Wrong, or refused by a sign-in lock (which reads the same).
+    Wrong,
+    /// Password hashing is saturated: nothing was checked or counted.
+    Busy,
+}
+
+/// Checks the signed-in `user`'s password as a sign-in is checked: counted first
+/// per (username, client address) and per username, refused whatever it is while a
+/// lock holds (after the same argon2 work on the bounded pool), failures recorded
+/// as `login.failed` (and `login.locked`), and a right one forgets the failures. A
+/// stolen session cookie therefore does not open a faster way to guess the password.
+pub(crate) async fn check_password(
     services: &Services,
     user: &UserRow,
     password: Secret<String>,
-) -> Result<Option<bool>, StoreError> {
+    ip: Option<String>,
+    now: i64,
+) -> Result<PasswordCheck, StoreError> {
     let Ok(reservation) = services.passwords.reserve() else {
-        return Ok(None);
+        return Ok(PasswordCheck::Busy);
     };
-    match reservation
+    let key = users::username_key(&user.username);
+    let address = ip.clone().unwrap_or_else(|| "unknown".to_owned());
+    let admission = {
+        let (key, address) = (key.clone(), address.clone());
+        services
+            .store
+            .transaction(move |conn| admit(conn, &key, &address, now))
+            .await?
+    };
+    let matches = match reservation
         .verify(password, user.password_hash.clone())
         .await
     {
-        Ok(matches) => Ok(Some(matches)),
-        Err(PoolError::Busy) => Ok(None),
-        Err(PoolError::Stopped) => Err(StoreError::Blocking("password pool stopped".into())),
-        Err(PoolError::Password(e)) => {
-            Err(StoreError::Corrupt(format!("stored password hash: {e}")))
+        Ok(matches) => matches,
+        Err(PoolError::Busy) => return Ok(PasswordCheck::Busy),
+        Err(PoolError::Stopped) => {
+            return Err(StoreError::Blocking("password pool stopped".into()))
         }
+        Err(PoolError::Password(e)) => {
+            return Err(StoreError::Corrupt(format!("stored password hash: {e}")))
+        }
+    };
+    if matches && matches!(admission, Admission::Counted { .. }) {
+        services
+            .store
+            .transaction(move |conn| {
+                login_throttles::clear(conn, &key, &[address.as_str(), login::ANY_ADDRESS])
+            })
+            .await?;
+        return Ok(PasswordCheck::Right);
     }
+    let failure = match admission {
+        Admission::Locked => Failure::Locked,
+        Admission::Counted { .. } => Failure::WrongPassword,
+    };
+    let user_id = user.id.clone();
+    let events = services
+        .store
+        .transaction(move |conn| {
+            record_failure(
+                conn,
+                Some(&user_id),
+                failure,
+                &admission,
+                ip.as_deref(),
+                now,
+            )
+        })
+        .await?;
+    audit::log_all(&events);
+    Ok(PasswordCheck::Wrong)
 }
 
 /// How a re-authentication ended.
@@ -407,9 +465,9 @@ pub enum Reauthentication {
 }
 
 /// Asks the signed-in user for their password again before a sensitive action
-/// (OIDC Core §3.1.2.1 `max_age` in spirit: a recent authentication). A right
-/// password moves the session's `auth_time` to `now`; a wrong one is recorded as
-/// a failed sign-in, like at the login page.
+/// (OIDC Core §3.1.2.1 `max_age` in spirit: a recent authentication), checked and
+/// throttled as a sign-in ([`check_password`]). A right password moves the
+/// session's `auth_time` to `now`.
 pub async fn reauthenticate(
     services: &Services,
     signed_in: &SignedIn,
@@ -417,39 +475,29 @@ pub async fn reauthenticate(
     ip: Option<String>,
     now: i64,
 ) -> Result<Reauthentication, StoreError> {
-    let Some(matches) = password_matches(services, &signed_in.user, password).await? else {
-        return Ok(Reauthentication::Busy);
-    };
-    let (id_hash, user_id, sid) = (
+    match check_password(services, &signed_in.user, password, ip.clone(), now).await? {
+        PasswordCheck::Busy => return Ok(Reauthentication::Busy),
+        PasswordCheck::Wrong => return Ok(Reauthentication::Refused),
+        PasswordCheck::Right => {}
+    }
+    let (id_hash, sid) = (
         signed_in.session.id_hash.clone(),
-        signed_in.user.id.clone(),
         signed_in.session.sid.clone(),
     );
-    let event = if matches {
-        AuditEvent::new(AuditKind::LoginSucceeded)
-            .detail(serde_json::json!({ "sid": sid, "amr": ["pwd"], "reauthentication": true }))
-    } else {
-        AuditEvent::new(AuditKind::LoginFailed)
-            .detail(serde_json::json!({ "reason": "WrongPassword", "reauthentication": true }))
-    }
-    .user(&user_id)
-    .ip(ip.as_deref());
+    let event = AuditEvent::new(AuditKind::LoginSucceeded)
+        .user(&signed_in.user.id)
+        .ip(ip.as_deref())
+        .detail(serde_json::json!({ "sid": sid, "amr": ["pwd"], "reauthentication": true }));
     let recorded = event.clone();
     services
         .store
         .transaction(move |conn| {
-            if matches {
-                sessions::reauthenticated(conn, &id_hash, now)?;
-            }
+            sessions::reauthenticated(conn, &id_hash, now)?;
             recorded.record(conn, now)
         })
         .await?;
     audit::log(&event);
-    Ok(if matches {
-        Reauthentication::Confirmed
-    } else {
-        Reauthentication::Refused
-    })
+    Ok(Reauthentication::Confirmed)
 }
 
 /// Ends the browser's session `session_id` of `user_id` (RP-Initiated Logout §2),

@@ -10,10 +10,14 @@ use super::{AdminError, Services};
 use crate::crypto::{random, token_hash, Secret};
 use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::users::{self, NewUser};
-use crate::store::{sessions, setup_tokens, Store, StoreError};
+use crate::store::{sessions, setup_tokens, task_leases, Store, StoreError};
 
 /// How long a setup link works.
 pub const SETUP_LINK_LIFETIME: i64 = 3600;
+
+/// The lease that makes creating the first admin one at a time across instances.
+const SETUP_LEASE: &str = "first-admin-setup";
+const SETUP_LEASE_SECONDS: i64 = 60;
 
 /// The shortest password the pages accept for a new one (NIST SP 800-63B §5.1.1.2).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -135,7 +139,13 @@ pub async fn complete(
     let done = services
         .store
         .transaction(move |conn| {
-            if users::has_enabled_admin(conn)? || !setup_tokens::use_up(conn, &hash, now)? {
+            // One first admin, even when two instances' links are used at once on
+            // Postgres: whoever claims this lease first goes on, the other waits for
+            // its commit and finds the lease taken.
+            if !task_leases::claim(conn, SETUP_LEASE, &hash, now, SETUP_LEASE_SECONDS)?
+                || users::has_enabled_admin(conn)?
+                || !setup_tokens::use_up(conn, &hash, now)?
+            {
                 return Ok(false);
             }
             let key = users::username_key(&username);

@@ -302,6 +302,18 @@ pub async fn change_names(
     .await
 }
 
+/// Checks role or group names before anything is saved (the admin UI edits the
+/// profile and the names in one form).
+pub fn check_names(list: NameList, names: &[String]) -> Result<(), AdminError> {
+    let field = match list {
+        NameList::Roles => "roles",
+        NameList::Groups => "groups",
+    };
+    names.iter().try_for_each(|name| {
+        check_role_name(name).map_err(|e| AdminError::field(field, e.to_string()))
+    })
+}
+
 fn check_role_name(name: &str) -> Result<(), AdminError> {
     let ok = (1..=64).contains(&name.len())
         && name

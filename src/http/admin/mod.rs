@@ -23,6 +23,9 @@ use crate::views::admin::{ConfirmPage, Hidden, OverviewPage};
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.service(
         web::scope("/admin")
+            .wrap(actix_web::middleware::from_fn(
+                viewer::refuse_unreadable_addresses,
+            ))
             .wrap(state.rate_limits.admin())
             .route("", web::get().to(overview))
             .configure(clients::configure)

@@ -8,12 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{confirm, query, submitted, Confirmation};
+use crate::crypto::Secret;
 use crate::http::flow::see_other;
 use crate::http::pages::{self, PageError};
 use crate::http::viewer::{self, confirm_it_is_you, Viewer};
 use crate::http::{form, AppState};
 use crate::service::users::{self, NameList, UserInput, UserUpdate, UserView};
-use crate::service::{account, AdminError};
+use crate::service::{account, setup, AdminError};
 use crate::views::admin::{
     UserAppLine, UserForm, UserLine, UserNewPage, UserPage, UserSessionLine, UsersPage,
 };
@@ -137,6 +138,9 @@ async fn create(
         admin: form.checked("admin"),
         ..UserForm::default()
     };
+    if let Err(errors) = new_password_rules(&form.secret("password")) {
+        return Ok(render_new(&state, &viewer, typed, errors));
+    }
     let input = UserInput {
         username: typed.username.clone(),
         email: Some(typed.email.clone()),
@@ -290,6 +294,22 @@ async fn update(
         )
         .await;
     }
+    // Everything is checked before anything is saved.
+    let checked = users::check_names(NameList::Roles, &names(&typed.roles))
+        .and_then(|()| users::check_names(NameList::Groups, &names(&typed.groups)));
+    if let Err(e) = checked {
+        let errors = field_errors(e)?;
+        return render_user(
+            &state,
+            &viewer,
+            &user,
+            Some(typed),
+            errors,
+            FieldErrors::none(),
+            None,
+        )
+        .await;
+    }
     let actor = viewer.actor();
     let change = UserUpdate {
         email: Some(typed.email.clone()),
@@ -357,6 +377,18 @@ async fn set_password(
     let now = state.clock.now();
     let services = &state.services;
     let user = users::show(&services.store, &path, now).await?;
+    if let Err(errors) = new_password_rules(&form.secret("password")) {
+        return render_user(
+            &state,
+            &viewer,
+            &user,
+            None,
+            FieldErrors::none(),
+            errors,
+            None,
+        )
+        .await;
+    }
     match users::set_password(
         &services.store,
         &services.config.argon2,
@@ -384,6 +416,14 @@ async fn set_password(
             .await
         }
     }
+}
+
+/// A password an admin types for someone follows the rules of the account page.
+fn new_password_rules(password: &Secret<String>) -> Result<(), FieldErrors> {
+    setup::check_new_password("password", password, "password", password).map_err(|e| match e {
+        AdminError::InvalidField { field, message } => FieldErrors::of(field, message),
+        other => FieldErrors::general(other.to_string()),
+    })
 }
 
 /// Refuses an action on the admin's own account.
