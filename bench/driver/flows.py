@@ -323,6 +323,12 @@ def proc_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
 
 
+def machine_busy():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields[:8]) - fields[3] - fields[4]
+
+
 def worker(index, args, meta, start, warm_end, end, queue):
     flow = Flow(meta, args, index)
     conns = {}
@@ -384,9 +390,11 @@ def cmd_run(args, meta):
         while time.time() < warm_end:
             time.sleep(0.005)
         ticks0, db0 = proc_ticks(args.server_pid), {p: proc_ticks(p) for p in db}
+        m0 = machine_busy()
         while time.time() < end:
             time.sleep(0.005)
         ticks1, db1 = proc_ticks(args.server_pid), {p: proc_ticks(p) for p in db}
+        m1 = machine_busy()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
@@ -406,6 +414,7 @@ def cmd_run(args, meta):
     }
     if ticks0 is not None:
         out["server_ticks"] = ticks1 - ticks0
+        out["machine_ticks"] = m1 - m0
         out["db_ticks"] = (sum(db1[p] - db0[p] for p in db
                                if db0[p] is not None and db1[p] is not None)
                            if db else None)

@@ -74,6 +74,12 @@ def metrics(raw):
         out["db_cpu_s"] = db_s
         out["db_cpu_ms_per_req"] = db_s * 1000 / n if n else None
     out["driver_cpu_s"] = raw.get("driver_cpu_s")
+    if raw.get("machine_ticks") is not None:
+        # Everything else that ran on the machine in the window: the rest of the
+        # system, and anything another user started (it competes for the cores).
+        other = raw["machine_ticks"] / tck - server_s - out.get("db_cpu_s", 0) - (raw.get("driver_cpu_s") or 0)
+        out["machine_cores_busy"] = raw["machine_ticks"] / tck / secs if secs else None
+        out["other_cores_busy"] = max(0.0, other / secs) if secs else None
     out["driver_cores_busy"] = raw["driver_cpu_s"] / secs if raw.get("driver_cpu_s") is not None and secs else None
     return out
 
@@ -275,8 +281,9 @@ def table(result):
             cpu = fmt(m["server_cpu_ms_per_req"], 3)
             if m.get("db_cpu_ms_per_req") is not None:
                 cpu += f" (+{fmt(m['db_cpu_ms_per_req'], 3)} db)"
+            mark = " †" if (m.get("other_cores_busy") or 0) > CONTENDED else ""
             cells.append(f"{fmt(m['rate'])} · {fmt(m['p50_ms'], 2)} · {fmt(m['p99_ms'], 2)} · "
-                         f"{m['errors']} · {cpu}")
+                         f"{m['errors']} · {cpu}{mark}")
         r = result["ratios"].get(sc, {}).get("sqlite") or {}
         cells.append(fmt_ratio(r.get("rate_ratio")))
         c = r.get("cpu_per_request_ratio")
@@ -289,13 +296,14 @@ def driver_table(result):
     servers = result["servers"]
     cols = [k for k, _ in SERVERS if k in servers]
     lines = ["| scenario | " + " | ".join(
-        f"{servers[k]['name']}: server cores busy · load generator cores busy" for k in cols) + " |",
+        f"{servers[k]['name']}: server · load generator · everything else" for k in cols) + " |",
         "|---" * (len(cols) + 1) + "|"]
     for sc, label, _ in SCENARIOS:
         cells = [label]
         for k in cols:
             m = servers[k]["scenarios"].get(sc)
-            cells.append(f"{fmt(m['server_cores_busy'], 2)} · {fmt(m['driver_cores_busy'], 2)}" if m else "–")
+            cells.append(f"{fmt(m['server_cores_busy'], 2)} · {fmt(m['driver_cores_busy'], 2)} · "
+                         f"{fmt(m.get('other_cores_busy'), 2)}" if m else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -332,8 +340,18 @@ def markdown(result, svg_name):
       "favour Portcullis.\n")
     w(table(result))
     w("")
+    contended = [(servers[k]["name"], label) for k, _ in SERVERS if k in servers
+                 for sc, label, _ in SCENARIOS
+                 if (servers[k]["scenarios"].get(sc) or {}).get("other_cores_busy", 0) > CONTENDED]
+    if contended:
+        w(f"† Other processes used more than {CONTENDED} cores during this window (see the "
+          "next table): the machine was shared, so rate and latency there are pessimistic. "
+          f"{len(contended)} window(s) affected.\n")
     w("Cores busy during each window (the server and the load generator share the "
-      f"{m.get('nproc', '?')} cores; the flow driver is Python and costs far more CPU per request than wrk):\n")
+      f"{m.get('nproc', '?')} cores; the flow driver is Python and costs far more CPU per request than wrk; "
+      "*everything else* is the rest of the machine from `/proc/stat` — the Postgres "
+      "column's database CPU is listed in the table above, and anything above a few "
+      "hundredths means other work competed for the cores during that window):\n")
     w(driver_table(result))
     w("")
     w("### Memory (h)\n")
@@ -440,6 +458,8 @@ def markdown(result, svg_name):
 
 
 CONNS = 16
+# Other processes using more than this many cores during a window mark it contended.
+CONTENDED = 0.25
 
 
 def main():

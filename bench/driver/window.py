@@ -3,7 +3,8 @@
 
     window.py --pid PID [--db-pids 1,2,3] -- wrk ARGS...
 
-Reads the server's CPU ticks (utime + stime of /proc/PID/stat, and of the database's
+Reads the server's CPU ticks (and the whole machine's, from /proc/stat, so that
+other processes competing for the cores show up) (utime + stime of /proc/PID/stat, and of the database's
 processes when given) before and after the command, and the command's own CPU time
 (the load generator shares the machine with the server). The command's stdout must
 hold a line "BENCHJSON {...}" (bench/driver/wrk_common.lua writes it); its fields are
@@ -28,6 +29,14 @@ def ticks(pid):
         return None
 
 
+def machine_busy():
+    """Busy clock ticks of the whole machine (all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle
+
+
 def many(pids):
     return {pid: ticks(pid) for pid in pids}
 
@@ -46,9 +55,9 @@ def main():
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     db = [int(p) for p in args.db_pids.split(",") if p]
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    s0, d0, t0 = ticks(args.pid), many(db), time.time()
+    s0, d0, m0, t0 = ticks(args.pid), many(db), machine_busy(), time.time()
     proc = subprocess.run(command, capture_output=True, text=True)
-    s1, d1, t1 = ticks(args.pid), many(db), time.time()
+    s1, d1, m1, t1 = ticks(args.pid), many(db), machine_busy(), time.time()
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = None
     for line in proc.stdout.splitlines():
@@ -63,6 +72,7 @@ def main():
         "db_ticks": delta(d0, d1) if db else None,
         "driver_cpu_s": (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime),
         "wall_s": t1 - t0,
+        "machine_ticks": m1 - m0,
         "clk_tck": os.sysconf("SC_CLK_TCK"),
     })
     print(json.dumps(out))

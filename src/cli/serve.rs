@@ -10,8 +10,12 @@ use crate::ServeOptions;
 pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| Failure::failed(format!("cannot listen on {}: {e}", config.bind)))?;
+    limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Blocking threads wait for one of `pool_size` connections (or hash nothing:
+        // passwords have their own workers); more would only hold memory.
+        .max_blocking_threads(64)
         .build()
         .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
@@ -36,4 +40,17 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// glibc gives each thread that allocates its own arena, up to 8 per core, and
+/// memory freed in one is not reused by another: with the blocking threads of the
+/// database pool that is most of an idle server's memory. Two arenas were measured
+/// (`bench/run`, BENCHMARKS.md) to keep the request rate and save that memory.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tuning parameter of the allocator; called before
+    // any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

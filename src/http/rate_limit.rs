@@ -19,6 +19,7 @@ use actix_governor::{
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Condition;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use ipnet::IpNet;
 
@@ -91,15 +92,24 @@ impl KeyExtractor for ClientKey {
 
 type Config = GovernorConfig<ClientKey, NoOpMiddleware>;
 
+/// A family's limiter; `None` when its limit is 0 (off): then no middleware runs
+/// at all (a permissive governor would still count every request).
+type Limit = Option<Config>;
+
+/// The middleware of one family: the governor, or nothing.
+pub type LimitMiddleware = Condition<Governor<ClientKey, NoOpMiddleware>>;
+
 /// The limiters of one server, one per endpoint family.
 #[derive(Clone)]
 pub struct Limiters {
-    login: Config,
-    authorize: Config,
-    token: Config,
-    introspection: Config,
-    userinfo: Config,
-    admin: Config,
+    login: Limit,
+    authorize: Limit,
+    token: Limit,
+    introspection: Limit,
+    userinfo: Limit,
+    admin: Limit,
+    /// What a family that is off is given to keep the middleware's type (never run).
+    off: Config,
 }
 
 impl Limiters {
@@ -129,37 +139,50 @@ impl Limiters {
             introspection: budget(limits.introspection_per_second, second, Shape::OAuth)?,
             userinfo: budget(limits.userinfo_per_second, second, Shape::Bearer)?,
             admin: budget(limits.admin_per_minute, minute, Shape::Page)?,
+            off: permissive(ClientKey {
+                trusted: trusted.clone(),
+                header,
+                shape: Shape::Page,
+            })?,
         })
     }
 
     /// Login form submissions.
-    pub fn login(&self) -> Governor<ClientKey, NoOpMiddleware> {
-        Governor::new(&self.login)
+    pub fn login(&self) -> LimitMiddleware {
+        self.middleware(&self.login)
     }
 
     /// Authorization requests.
-    pub fn authorize(&self) -> Governor<ClientKey, NoOpMiddleware> {
-        Governor::new(&self.authorize)
+    pub fn authorize(&self) -> LimitMiddleware {
+        self.middleware(&self.authorize)
     }
 
     /// Token requests.
-    pub fn token(&self) -> Governor<ClientKey, NoOpMiddleware> {
-        Governor::new(&self.token)
+    pub fn token(&self) -> LimitMiddleware {
+        self.middleware(&self.token)
     }
 
     /// Introspection and revocation requests.
-    pub fn introspection(&self) -> Governor<ClientKey, NoOpMiddleware> {
-        Governor::new(&self.introspection)
+    pub fn introspection(&self) -> LimitMiddleware {
+        self.middleware(&self.introspection)
     }
 
     /// UserInfo requests.
-    pub fn userinfo(&self) -> Governor<ClientKey, NoOpMiddleware> {
-        Governor::new(&self.userinfo)
+    pub fn userinfo(&self) -> LimitMiddleware {
+        self.middleware(&self.userinfo)
     }
 
     /// Form submissions to the admin UI, the account page and the setup page.
-    pub fn admin(&self) -> Governor<ClientKey, NoOpMiddleware> {
-        Governor::new(&self.admin)
+    pub fn admin(&self) -> LimitMiddleware {
+        self.middleware(&self.admin)
+    }
+
+    fn middleware(&self, limit: &Limit) -> LimitMiddleware {
+        match limit {
+            Some(config) => Condition::new(true, Governor::new(config)),
+            // `Condition` with `false` passes requests straight on.
+            None => Condition::new(false, Governor::new(&self.off)),
+        }
     }
 
     /// Forgets addresses whose budget is full again, and returns the memory; the
@@ -174,6 +197,7 @@ impl Limiters {
             &self.admin,
         ]
         .iter()
+        .filter_map(|limit| limit.as_ref())
         .map(|config| {
             let limiter = config.limiter();
             limiter.retain_recent();
@@ -184,18 +208,24 @@ impl Limiters {
     }
 }
 
+/// The placeholder configuration of a family that is off.
+fn permissive(key: ClientKey) -> Result<Config, BudgetError> {
+    let mut builder = GovernorConfigBuilder::default().key_extractor(key);
+    builder.permissive(true);
+    builder.finish().ok_or(BudgetError(0, Duration::ZERO))
+}
+
 /// A budget actix-governor refused (a zero period or burst, which no count allows).
 #[derive(Debug, thiserror::Error)]
 #[error("rate limit of {0} per {1:?} cannot be configured")]
 pub struct BudgetError(u32, Duration);
 
-/// `count` requests per `window`, with a burst of `count`; 0: no limit.
-fn budget(count: u32, window: Duration, key: ClientKey) -> Result<Config, BudgetError> {
-    let mut builder = GovernorConfigBuilder::default().key_extractor(key);
+/// `count` requests per `window`, with a burst of `count`; 0: no limit (`None`).
+fn budget(count: u32, window: Duration, key: ClientKey) -> Result<Limit, BudgetError> {
     if count == 0 {
-        builder.permissive(true);
-    } else {
-        builder.period(window / count).burst_size(count);
+        return Ok(None);
     }
-    builder.finish().ok_or(BudgetError(count, window))
+    let mut builder = GovernorConfigBuilder::default().key_extractor(key);
+    builder.period(window / count).burst_size(count);
+    builder.finish().map(Some).ok_or(BudgetError(count, window))
 }

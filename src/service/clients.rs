@@ -89,11 +89,7 @@ pub async fn authenticate(
     now: i64,
 ) -> Result<AuthenticatedClient, OAuthFailure> {
     let presented = client_auth::presented(authorization, params)?;
-    let id = presented.client_id.clone();
-    let row = services
-        .store
-        .run(move |conn| clients::find(conn, &id))
-        .await?;
+    let row = find_cached(&services.store, &presented.client_id).await?;
     // The metadata is parsed once: its auth method is what authentication checks.
     let client = match row {
         Some(row) => {
@@ -171,11 +167,28 @@ pub async fn is_browser_origin(store: &Store, origin: &str) -> Result<bool, Stor
 
 /// The registered, enabled client `id`, for the pages that name it.
 pub async fn enabled(store: &Store, id: &str) -> Result<Option<ClientRow>, StoreError> {
-    let id = id.to_owned();
-    Ok(store
-        .run(move |conn| clients::find(conn, &id))
-        .await?
-        .filter(|row| !row.disabled))
+    Ok(find_cached(store, id).await?.filter(|row| !row.disabled))
+}
+
+/// Whether a client `id` is registered (enabled or not).
+pub async fn is_registered(store: &Store, id: &str) -> Result<bool, StoreError> {
+    Ok(find_cached(store, id).await?.is_some())
+}
+
+/// The client `id`, from this process's cache when it is current (SQLite), else
+/// from the database ([`crate::store::client_cache`]).
+async fn find_cached(store: &Store, id: &str) -> Result<Option<ClientRow>, StoreError> {
+    let cache = store.client_cache();
+    let (hit, ticket) = cache.get(id);
+    if let Some(row) = hit {
+        return Ok(Some(ClientRow::clone(&row)));
+    }
+    let lookup = id.to_owned();
+    let row = store.run(move |conn| clients::find(conn, &lookup)).await?;
+    if let Some(row) = &row {
+        cache.put(ticket, std::sync::Arc::new(row.clone()));
+    }
+    Ok(row)
 }
 
 /// A client as shown to admins: RFC 7591 §3.2.1 metadata, never a secret.
@@ -442,6 +455,7 @@ pub async fn update(
         .await?
         .ok_or_else(|| not_found(id))?;
     audit::log(&logged);
+    store.client_cache().changed();
     Ok(ClientView::of(&updated, now)?)
 }
 
@@ -540,6 +554,7 @@ async fn set_disabled(
         .await?;
     let (row, event) = outcome.ok_or_else(|| not_found(id))?;
     audit::log(&event);
+    store.client_cache().changed();
     Ok(ClientView::of(&row, now)?)
 }
 
@@ -586,6 +601,7 @@ pub async fn delete(
         .await?;
     let (revoked, event) = outcome.ok_or_else(|| not_found(id))?;
     audit::log(&event);
+    store.client_cache().changed();
     Ok(ClientDeleted {
         client_id: id.to_owned(),
         revoked_refresh_token_families: revoked,
@@ -632,6 +648,7 @@ pub async fn rotate_secret(
         .await?;
     let (row, secret, event) = outcome.ok_or_else(|| not_found(id))?;
     audit::log(&event);
+    store.client_cache().changed();
     Ok(ClientWithSecret {
         view: ClientView::of(&row, now)?,
         secret: Some(secret),

@@ -140,7 +140,15 @@ pub async fn answer(
     now: i64,
 ) -> Result<(Introspection, bool), OAuthFailure> {
     if let Ok(presented) = client_auth::presented(authorization, params) {
-        if let Some(resource) = resources::by_id(&services.store, &presented.client_id).await? {
+        // Clients ask far more often than APIs, and a known client is read from the
+        // cache: only an unknown id is looked for among the APIs.
+        let is_client = client_ops::is_registered(&services.store, &presented.client_id).await?;
+        let resource = if is_client {
+            None
+        } else {
+            resources::by_id(&services.store, &presented.client_id).await?
+        };
+        if let Some(resource) = resource {
             let proved = presented.secret.as_ref().is_some_and(|secret| {
                 resources::secret_matches(services, &resource, secret.expose())
             });

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_writer;
 pub mod authorization_codes;
 pub mod authorization_requests;
+pub mod client_cache;
 pub mod clients;
 mod connection;
 pub mod consents;
@@ -147,6 +148,8 @@ pub struct Store {
     /// `BEGIN IMMEDIATE` with a pooled connection and a blocking thread each
     /// (DESIGN.md §6). `None` on Postgres, whose row locks let writers overlap.
     writer: Option<Arc<tokio::sync::Semaphore>>,
+    /// Clients already read (SQLite; see [`client_cache`]).
+    clients: Arc<client_cache::ClientCache>,
 }
 
 impl Store {
@@ -163,7 +166,11 @@ impl Store {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
-            .test_on_check_out(true)
+            // A Postgres connection can die with the server (a restart, a failover):
+            // checked before use, a dead one is replaced instead of failing a
+            // request. A SQLite connection is a file handle: nothing to check, and
+            // the check would cost a statement per checkout.
+            .test_on_check_out(matches!(url, DatabaseUrl::Postgres { .. }))
             .connection_timeout(wait)
             .idle_timeout(Some(Duration::from_secs(600)))
             .build_unchecked(manager);
@@ -176,6 +183,7 @@ impl Store {
             pool,
             url: url.clone(),
             writer,
+            clients: Arc::new(client_cache::ClientCache::new(url)),
         })
     }
 
@@ -187,6 +195,11 @@ impl Store {
             in_use: state.connections - state.idle_connections,
             max: self.pool.max_size(),
         }
+    }
+
+    /// The clients this process has read.
+    pub fn client_cache(&self) -> &client_cache::ClientCache {
+        &self.clients
     }
 
     /// The URL this store was opened with.
@@ -287,11 +300,9 @@ impl Store {
                     return Err(StoreError::SqliteFileMissing(path.display().to_string()));
                 }
             }
-            // Checkout validates a pooled connection (`test_on_check_out`), and a new
-            // one has just answered: either way the database is there.
-            pool.get_timeout(timeout)
-                .map(drop)
-                .map_err(StoreError::from)
+            // The database answers a query on a pooled connection.
+            let mut conn = pool.get_timeout(timeout)?;
+            conn.ping()
         });
         // A database that stops answering mid-query must not hang the probe.
         match tokio::time::timeout(timeout * 2, check).await {

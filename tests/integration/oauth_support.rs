@@ -143,11 +143,15 @@ impl TestApp {
         })
     }
 
-    /// Runs SQL against the test's database (to disable users or clients).
+    /// Runs SQL against the test's database (to disable users or clients). A change
+    /// made behind the server's back is announced as Portcullis's own changes are:
+    /// through the client cache's marker beside a SQLite database.
     pub fn sql(&self, sql: &str) {
         use diesel::connection::SimpleConnection;
         let mut conn = self.db.connect();
         portcullis::db_run!(&mut conn, |c| c.batch_execute(sql)).unwrap();
+        let url = portcullis::store::DatabaseUrl::parse(&self.db.url).unwrap();
+        portcullis::store::client_cache::ClientCache::new(&url).changed();
     }
 
     /// A token request with `client`'s credentials (basic for a secret, else client_id).
