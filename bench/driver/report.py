@@ -466,6 +466,8 @@ def main():
     global CONNS
     ap = argparse.ArgumentParser()
     ap.add_argument("--line", help="print one raw file's numbers on one line and stop")
+    ap.add_argument("--contended", help="exit 0 (and print the cores) when other processes "
+                    "used more than CONTENDED cores in this raw window, 1 otherwise")
     ap.add_argument("--log-errors", help="summarise a server log's ERROR lines as JSON and stop")
     ap.add_argument("--raw")
     ap.add_argument("--json")
@@ -480,6 +482,10 @@ def main():
               + (f", {m['warmup_errors']} in the warm-up" if m.get("warmup_errors") else "")
               + (f" ({m['error_samples'][0]})" if m.get("error_samples") else ""))
         return
+    if args.contended:
+        other = metrics(load(args.contended)).get("other_cores_busy") or 0
+        print(f"{other:.2f}")
+        raise SystemExit(0 if other > CONTENDED else 1)
     if args.log_errors:
         lines = [l for l in open(args.log_errors, errors="replace") if " ERROR " in l]
         kinds = collections.Counter(re.sub(r"^\S+\s+ERROR\s+", "", l).strip()[:200] for l in lines)

@@ -136,14 +136,36 @@ pub struct TargetedAt {
 /// consumed a code or revoked a family, recorded in its event.
 pub enum Outcome {
     Issued(TokenResponse, Option<AuditEvent>),
+    /// Committed; to be signed after the transaction (see [`Outcome::signed`]).
+    Granted(Box<Granted>, Option<AuditEvent>),
     Refused(OAuthError, Option<AuditEvent>),
 }
 
 impl Outcome {
+    /// Signs a [`Outcome::Granted`] answer after its transaction committed, on the
+    /// blocking pool (an RS256 ID token takes most of a millisecond), so that the
+    /// signature does not hold SQLite's one writer turn.
+    pub async fn signed(self, signer: TokenSigner, now: i64) -> Result<Outcome, OAuthFailure> {
+        match self {
+            Outcome::Granted(granted, event) => {
+                let response = tokio::task::spawn_blocking(move || signer.respond(&granted, now))
+                    .await
+                    .map_err(|e| OAuthFailure::Internal(e.to_string()))?
+                    .map_err(OAuthFailure::from)?;
+                Ok(Outcome::Issued(response, event))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Logs the committed event and gives the answer.
     pub fn answer(self) -> Result<TokenResponse, OAuthFailure> {
         let (result, event) = match self {
             Outcome::Issued(response, event) => (Ok(response), event),
+            Outcome::Granted(_, event) => (
+                Err(OAuthFailure::Internal("an answer left unsigned".into())),
+                event,
+            ),
             Outcome::Refused(error, event) => (Err(error.into()), event),
         };
         if let Some(event) = &event {

@@ -64,17 +64,16 @@ pub async fn exchange(
     };
     let outcome = services
         .store
-        .transaction_with(move |conn| rotate(conn, &request, &signer, now))
+        .transaction_with(move |conn| rotate(conn, &request, now))
         .await?;
-    outcome.answer()
+    outcome.signed(signer, now).await?.answer()
 }
 
-fn rotate(
-    conn: &mut DbConn,
-    request: &Request,
-    signer: &TokenSigner,
-    now: i64,
-) -> Result<Outcome, IssueError> {
+/// Decides and writes the rotation in one transaction; the answer is signed after
+/// the commit. Should signing then fail, the client's retry with the same token
+/// inside the grace window gets the same successor (it is derived from the token),
+/// so nothing is lost.
+fn rotate(conn: &mut DbConn, request: &Request, now: i64) -> Result<Outcome, IssueError> {
     let presented_hash = token_hash(&request.presented);
     let successor_hash = token_hash(&request.successor);
     let Some((_, family)) = refresh_tokens::find(conn, &presented_hash)? else {
@@ -154,7 +153,7 @@ fn rotate(
                     Aim::Refused(e) => return Ok(Outcome::Refused(e, None)),
                 };
                 let granted = granted(conn, &family, &next, request.successor.clone(), aimed)?;
-                return Ok(Outcome::Issued(signer.respond(&granted, now)?, None));
+                return Ok(Outcome::Granted(Box::new(granted), None));
             }
             Ok(RefreshDecision::Rotate { scope }) => {
                 // The resource is checked before the token is spent: a refusal
@@ -181,8 +180,6 @@ fn rotate(
                 };
                 refresh_tokens::insert_token(conn, &next)?;
                 let granted = granted(conn, &family, &next, request.successor.clone(), aimed)?;
-                // Signed before the commit: a failure rolls the rotation back.
-                let response = signer.respond(&granted, now)?;
                 let event = AuditEvent::new(AuditKind::TokenIssued)
                     .user(&family.user_id)
                     .client(&family.client_id)
@@ -194,7 +191,7 @@ fn rotate(
                         "refresh_token_family": family.id,
                     }));
                 event.record(conn, now)?;
-                return Ok(Outcome::Issued(response, Some(event)));
+                return Ok(Outcome::Granted(Box::new(granted), Some(event)));
             }
         }
     }
