@@ -68,11 +68,18 @@ pub async fn exchange(
     };
     let outcome = services
         .store
-        .transaction_with(move |conn| consume_and_issue(conn, &request, &signer, now))
+        .transaction_with({
+            let signer = signer.clone();
+            move |conn| consume_and_issue(conn, &request, &signer, now)
+        })
         .await?;
-    outcome.answer()
+    outcome.signed(signer, now).await?.answer()
 }
 
+/// Consumes the code and records what it issues in one transaction; the answer is
+/// signed after the commit, off SQLite's one writer turn. (Signing with a loaded
+/// key does not fail in practice; if it did, the code would be spent and the user
+/// would sign in again.)
 fn consume_and_issue(
     conn: &mut DbConn,
     request: &Request,
@@ -164,8 +171,6 @@ fn consume_and_issue(
         authenticated,
         target,
     };
-    // Signed before the commit: a failure rolls the consumption back.
-    let response = signer.respond(&granted, now)?;
     let event = AuditEvent::new(AuditKind::TokenIssued)
         .user(&code.user_id)
         .client(&request.client_id)
@@ -176,8 +181,9 @@ fn consume_and_issue(
             "scope": code.scope,
             "refresh_token_family": granted.refresh_token.as_ref().map(|_| &request.family_id),
         }));
+    signer.check(&granted, now)?;
     event.record(conn, now)?;
-    Ok(Outcome::Issued(response, Some(event)))
+    Ok(Outcome::Granted(Box::new(granted), Some(event)))
 }
 
 /// A new refresh-token family grown from the code, with its first token.

@@ -227,6 +227,26 @@ impl TokenSigner {
         })
     }
 
+    /// Whether every key [`TokenSigner::respond`] will need for `granted` is here
+    /// now. Called inside the transaction that spends a code or a refresh token, so
+    /// that a missing key (a client set to an algorithm without keys) rolls it back
+    /// and burns nothing; the signatures themselves come after the commit.
+    pub fn check(&self, granted: &Granted, now: i64) -> Result<(), IssueError> {
+        let keys = self.keys.current();
+        let access = granted
+            .target
+            .as_ref()
+            .and_then(|t| t.alg)
+            .unwrap_or(self.access_alg);
+        let id = granted.authenticated.as_ref().map(|_| self.id_alg);
+        for alg in std::iter::once(access).chain(id) {
+            if keys.signing_key(alg, now).is_none() {
+                return Err(IssueError::Sign(KeyError::NoSigningKey(alg)));
+            }
+        }
+        Ok(())
+    }
+
     /// Signs the tokens and builds the RFC 6749 §5.1 answer.
     ///
     /// Signing stays on the thread that decided (the executor for client

@@ -64,7 +64,10 @@ pub async fn exchange(
     };
     let outcome = services
         .store
-        .transaction_with(move |conn| rotate(conn, &request, now))
+        .transaction_with({
+            let signer = signer.clone();
+            move |conn| rotate(conn, &request, &signer, now)
+        })
         .await?;
     outcome.signed(signer, now).await?.answer()
 }
@@ -73,7 +76,12 @@ pub async fn exchange(
 /// the commit. Should signing then fail, the client's retry with the same token
 /// inside the grace window gets the same successor (it is derived from the token),
 /// so nothing is lost.
-fn rotate(conn: &mut DbConn, request: &Request, now: i64) -> Result<Outcome, IssueError> {
+fn rotate(
+    conn: &mut DbConn,
+    request: &Request,
+    signer: &TokenSigner,
+    now: i64,
+) -> Result<Outcome, IssueError> {
     let presented_hash = token_hash(&request.presented);
     let successor_hash = token_hash(&request.successor);
     let Some((_, family)) = refresh_tokens::find(conn, &presented_hash)? else {
@@ -153,6 +161,7 @@ fn rotate(conn: &mut DbConn, request: &Request, now: i64) -> Result<Outcome, Iss
                     Aim::Refused(e) => return Ok(Outcome::Refused(e, None)),
                 };
                 let granted = granted(conn, &family, &next, request.successor.clone(), aimed)?;
+                signer.check(&granted, now)?;
                 return Ok(Outcome::Granted(Box::new(granted), None));
             }
             Ok(RefreshDecision::Rotate { scope }) => {
@@ -191,6 +200,7 @@ fn rotate(conn: &mut DbConn, request: &Request, now: i64) -> Result<Outcome, Iss
                         "refresh_token_family": family.id,
                     }));
                 event.record(conn, now)?;
+                signer.check(&granted, now)?;
                 return Ok(Outcome::Granted(Box::new(granted), Some(event)));
             }
         }
