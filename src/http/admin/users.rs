@@ -437,22 +437,35 @@ fn not_on_self(viewer: &Viewer, user: &UserView, what: &str) -> Result<(), PageE
     Ok(())
 }
 
+/// The admin, the user named in the path and the time, for a one-click POST on
+/// the user's page (CSRF checked).
+async fn target(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &str,
+    body: &[u8],
+) -> Result<(Viewer, UserView, i64), PageError> {
+    let (viewer, _) = submitted(state, req, body).await?;
+    let now = state.clock.now();
+    let user = users::show(&state.services.store, user, now).await?;
+    Ok((viewer, user, now))
+}
+
+/// Back to the user's page with the notice `done`.
+fn back_to(state: &AppState, user: &UserView, done: &str) -> HttpResponse {
+    see_other(&state.path(&format!("/admin/users/{}?done={done}", user.id)))
+}
+
 async fn disable(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let (viewer, _) = submitted(&state, &req, &body).await?;
-    let now = state.clock.now();
-    let store = &state.services.store;
-    let user = users::show(store, &path, now).await?;
+    let (viewer, user, now) = target(&state, &req, &path, &body).await?;
     not_on_self(&viewer, &user, "disable")?;
-    users::disable(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(&state.path(&format!(
-        "/admin/users/{}?done=user-disabled",
-        user.id
-    ))))
+    users::disable(&state.services.store, &user.id, &viewer.actor(), now).await?;
+    Ok(back_to(&state, &user, "user-disabled"))
 }
 
 async fn enable(
@@ -461,15 +474,9 @@ async fn enable(
     path: web::Path<String>,
     body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let (viewer, _) = submitted(&state, &req, &body).await?;
-    let now = state.clock.now();
-    let store = &state.services.store;
-    let user = users::show(store, &path, now).await?;
-    users::enable(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(&state.path(&format!(
-        "/admin/users/{}?done=user-enabled",
-        user.id
-    ))))
+    let (viewer, user, now) = target(&state, &req, &path, &body).await?;
+    users::enable(&state.services.store, &user.id, &viewer.actor(), now).await?;
+    Ok(back_to(&state, &user, "user-enabled"))
 }
 
 async fn unlock(
@@ -478,15 +485,9 @@ async fn unlock(
     path: web::Path<String>,
     body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let (viewer, _) = submitted(&state, &req, &body).await?;
-    let now = state.clock.now();
-    let store = &state.services.store;
-    let user = users::show(store, &path, now).await?;
-    users::unlock(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(&state.path(&format!(
-        "/admin/users/{}?done=user-unlocked",
-        user.id
-    ))))
+    let (viewer, user, now) = target(&state, &req, &path, &body).await?;
+    users::unlock(&state.services.store, &user.id, &viewer.actor(), now).await?;
+    Ok(back_to(&state, &user, "user-unlocked"))
 }
 
 async fn end_sessions(
@@ -495,15 +496,9 @@ async fn end_sessions(
     path: web::Path<String>,
     body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let (viewer, _) = submitted(&state, &req, &body).await?;
-    let now = state.clock.now();
-    let store = &state.services.store;
-    let user = users::show(store, &path, now).await?;
-    users::end_sessions(store, &user.id, &viewer.actor(), now).await?;
-    Ok(see_other(&state.path(&format!(
-        "/admin/users/{}?done=sessions-ended",
-        user.id
-    ))))
+    let (viewer, user, now) = target(&state, &req, &path, &body).await?;
+    users::end_sessions(&state.services.store, &user.id, &viewer.actor(), now).await?;
+    Ok(back_to(&state, &user, "sessions-ended"))
 }
 
 async fn end_session(
@@ -512,16 +507,10 @@ async fn end_session(
     path: web::Path<(String, String)>,
     body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let (viewer, _) = submitted(&state, &req, &body).await?;
     let (user, sid) = path.into_inner();
-    let now = state.clock.now();
-    let store = &state.services.store;
-    let user = users::show(store, &user, now).await?;
-    users::end_session(store, &user.id, &sid, &viewer.actor(), now).await?;
-    Ok(see_other(&state.path(&format!(
-        "/admin/users/{}?done=sessions-ended",
-        user.id
-    ))))
+    let (viewer, user, now) = target(&state, &req, &user, &body).await?;
+    users::end_session(&state.services.store, &user.id, &sid, &viewer.actor(), now).await?;
+    Ok(back_to(&state, &user, "session-ended"))
 }
 
 async fn revoke_consent(
@@ -530,16 +519,11 @@ async fn revoke_consent(
     path: web::Path<(String, String)>,
     body: form::FormBody,
 ) -> Result<HttpResponse, PageError> {
-    let (viewer, _) = submitted(&state, &req, &body).await?;
     let (user, client_id) = path.into_inner();
-    let now = state.clock.now();
+    let (viewer, user, now) = target(&state, &req, &user, &body).await?;
     let store = &state.services.store;
-    let user = users::show(store, &user, now).await?;
     users::revoke_consent(store, &user.id, &client_id, &viewer.actor(), now).await?;
-    Ok(see_other(&state.path(&format!(
-        "/admin/users/{}?done=consent-revoked",
-        user.id
-    ))))
+    Ok(back_to(&state, &user, "consent-revoked"))
 }
 
 fn delete_question(user: &UserView) -> Confirmation {
