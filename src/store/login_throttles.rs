@@ -66,18 +66,24 @@ pub fn replace(
     Ok(changed == 1)
 }
 
-/// Forgets the counters of `username_key` at `client_addresses` (a successful sign-in).
+/// Forgets the counters of `username_key` at `client_addresses` (a successful sign-in),
+/// one row at a time in the order given. Callers give the order in which a sign-in
+/// attempt counts them (its address, then every address): on Postgres, where
+/// concurrent transactions lock these rows, one order everywhere means no deadlock
+/// between a sign-in that clears and a parallel attempt that counts.
 pub fn clear(
     conn: &mut DbConn,
     username_key: &str,
     client_addresses: &[&str],
 ) -> Result<(), StoreError> {
-    db_run!(conn, |c| diesel::delete(
-        login_throttles::table
-            .filter(login_throttles::username_key.eq(username_key))
-            .filter(login_throttles::client_address.eq_any(client_addresses))
-    )
-    .execute(c))?;
+    for address in client_addresses {
+        db_run!(conn, |c| diesel::delete(
+            login_throttles::table
+                .filter(login_throttles::username_key.eq(username_key))
+                .filter(login_throttles::client_address.eq(*address))
+        )
+        .execute(c))?;
+    }
     Ok(())
 }
 
