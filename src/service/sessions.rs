@@ -9,7 +9,7 @@ use super::introspection::our_id_token;
 use super::Services;
 use crate::clock::seconds;
 use crate::config::Lifetimes;
-use crate::crypto::password_pool::PoolError;
+use crate::crypto::password_pool::{PoolError, Reservation};
 use crate::crypto::{random, token_hash, Secret};
 use crate::protocol::login::{self, Throttle};
 use crate::protocol::logout::{self, LogoutError, LogoutHint};
@@ -139,27 +139,22 @@ pub async fn sign_in(
         .await?;
     let key = users::username_key(&attempt.username);
     let address = attempt.ip.clone().unwrap_or_else(|| "unknown".to_owned());
-    let admission = {
-        let (key, address) = (key.clone(), address.clone());
-        services
-            .store
-            .transaction(move |conn| admit(conn, &key, &address, now))
-            .await?
-    };
     // The same argon2 work whoever the user is and whatever the lock says.
     let hash = user.as_ref().map_or_else(
         || services.dummy_password_hash.clone(),
         |u| u.password_hash.clone(),
     );
-    let matches = match reservation.verify(attempt.password, hash).await {
-        Ok(matches) => matches,
-        Err(PoolError::Busy) => return Ok(SignIn::Busy),
-        Err(PoolError::Stopped) => {
-            return Err(StoreError::Blocking("password pool stopped".into()))
-        }
-        Err(PoolError::Password(e)) => {
-            return Err(StoreError::Corrupt(format!("stored password hash: {e}")))
-        }
+    let checked = counted_check(
+        services,
+        reservation,
+        (&key, &address),
+        attempt.password,
+        hash,
+        now,
+    )
+    .await?;
+    let Some((admission, matches)) = checked else {
+        return Ok(SignIn::Busy);
     };
     let failure = match (&user, &admission) {
         (_, Admission::Locked) => Some(Failure::Locked),
@@ -181,21 +176,8 @@ pub async fn sign_in(
         }
         (Some(failure), user) => {
             let user_id = user.map(|u| u.id);
-            let ip = attempt.ip;
-            let events = services
-                .store
-                .transaction(move |conn| {
-                    record_failure(
-                        conn,
-                        user_id.as_deref(),
-                        failure,
-                        &admission,
-                        ip.as_deref(),
-                        now,
-                    )
-                })
-                .await?;
-            audit::log_all(&events);
+            let events =
+                record_failed(services, user_id, failure, admission, attempt.ip, now).await?;
             let locks_started = events
                 .iter()
                 .filter(|e| e.kind == AuditKind::LoginLocked)
@@ -204,6 +186,61 @@ pub async fn sign_in(
         }
         (None, None) => Err(StoreError::Corrupt("a sign-in without a user".into())),
     }
+}
+
+/// One counted password check on a reserved hashing place: the attempt is counted
+/// per (username `key`, `address`) and per username before argon2 runs, and argon2
+/// runs whatever the counters say (the same work for a locked attempt). `None`: the
+/// pool turned out saturated; nothing was checked.
+async fn counted_check(
+    services: &Services,
+    reservation: Reservation<'_>,
+    (key, address): (&str, &str),
+    password: Secret<String>,
+    hash: String,
+    now: i64,
+) -> Result<Option<(Admission, bool)>, StoreError> {
+    let admission = {
+        let (key, address) = (key.to_owned(), address.to_owned());
+        services
+            .store
+            .transaction(move |conn| admit(conn, &key, &address, now))
+            .await?
+    };
+    match reservation.verify(password, hash).await {
+        Ok(matches) => Ok(Some((admission, matches))),
+        Err(PoolError::Busy) => Ok(None),
+        Err(PoolError::Stopped) => Err(StoreError::Blocking("password pool stopped".into())),
+        Err(PoolError::Password(e)) => {
+            Err(StoreError::Corrupt(format!("stored password hash: {e}")))
+        }
+    }
+}
+
+/// Records a failed attempt (and any lock it starts) and logs the events.
+async fn record_failed(
+    services: &Services,
+    user_id: Option<String>,
+    failure: Failure,
+    admission: Admission,
+    ip: Option<String>,
+    now: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let events = services
+        .store
+        .transaction(move |conn| {
+            record_failure(
+                conn,
+                user_id.as_deref(),
+                failure,
+                &admission,
+                ip.as_deref(),
+                now,
+            )
+        })
+        .await?;
+    audit::log_all(&events);
+    Ok(events)
 }
 
 /// Counts the attempt at `address` and at every address, unless a lock holds.
@@ -402,25 +439,17 @@ pub(crate) async fn check_password(
     };
     let key = users::username_key(&user.username);
     let address = ip.clone().unwrap_or_else(|| "unknown".to_owned());
-    let admission = {
-        let (key, address) = (key.clone(), address.clone());
-        services
-            .store
-            .transaction(move |conn| admit(conn, &key, &address, now))
-            .await?
-    };
-    let matches = match reservation
-        .verify(password, user.password_hash.clone())
-        .await
-    {
-        Ok(matches) => matches,
-        Err(PoolError::Busy) => return Ok(PasswordCheck::Busy),
-        Err(PoolError::Stopped) => {
-            return Err(StoreError::Blocking("password pool stopped".into()))
-        }
-        Err(PoolError::Password(e)) => {
-            return Err(StoreError::Corrupt(format!("stored password hash: {e}")))
-        }
+    let checked = counted_check(
+        services,
+        reservation,
+        (&key, &address),
+        password,
+        user.password_hash.clone(),
+        now,
+    )
+    .await?;
+    let Some((admission, matches)) = checked else {
+        return Ok(PasswordCheck::Busy);
     };
     if matches && matches!(admission, Admission::Counted { .. }) {
         services
@@ -435,21 +464,7 @@ pub(crate) async fn check_password(
         Admission::Locked => Failure::Locked,
         Admission::Counted { .. } => Failure::WrongPassword,
     };
-    let user_id = user.id.clone();
-    let events = services
-        .store
-        .transaction(move |conn| {
-            record_failure(
-                conn,
-                Some(&user_id),
-                failure,
-                &admission,
-                ip.as_deref(),
-                now,
-            )
-        })
-        .await?;
-    audit::log_all(&events);
+    record_failed(services, Some(user.id.clone()), failure, admission, ip, now).await?;
     Ok(PasswordCheck::Wrong)
 }
 

@@ -1,8 +1,8 @@
 //! Clients read once, not per request (issue: client rows were read and parsed on
 //! every token request). On SQLite only: every change of a client — through this
 //! process, another one, or the command line — rewrites a marker file beside the
-//! database (`<database>.clients`) after its commit, and every lookup first reads
-//! that small file; a new generation empties the cache. A stale answer is possible
+//! database (`<database>.clients`) after its commit, and every lookup first looks
+//! at that file (one `stat`); a new file empties the cache. A stale answer is possible
 //! only between a change's commit and its marker write (microseconds).
 //!
 //! On Postgres there is no file the instances share, so there is no cache: each
@@ -54,12 +54,15 @@ impl ClientCache {
         }
     }
 
-    /// The marker's content; `None` when there is no cache or it cannot be read
-    /// (then nothing is served from or put into the cache).
+    /// The marker's identity — which file it is (a change renames a new one over
+    /// it) and when it was written — from one `stat`; `None` when there is no cache
+    /// or the marker cannot be examined (then nothing is served from or put into the
+    /// cache). A `stat` of a local file stays in the kernel's caches: no disk wait on
+    /// the request's thread.
     fn current(&self) -> Option<String> {
         let marker = self.marker.as_ref()?;
-        match std::fs::read_to_string(marker) {
-            Ok(generation) => Some(generation),
+        match std::fs::metadata(marker) {
+            Ok(meta) => Some(identity(&meta)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(String::new()),
             Err(_) => None,
         }
@@ -113,6 +116,25 @@ impl ClientCache {
             // Without the marker other processes could keep a stale row: say so.
             tracing::error!(error = %e, path = %marker.display(), "cannot write the client cache marker");
         }
+    }
+}
+
+/// Device, inode and modification time: a marker renamed over the old one differs.
+fn identity(meta: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!(
+            "{}:{}:{}:{}",
+            meta.dev(),
+            meta.ino(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        format!("{:?}:{}", meta.modified().ok(), meta.len())
     }
 }
 

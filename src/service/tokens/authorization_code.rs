@@ -73,7 +73,7 @@ pub async fn exchange(
             move |conn| consume_and_issue(conn, &request, &signer, now)
         })
         .await?;
-    outcome.signed(signer, now).await?.answer()
+    outcome.answer(signer, now).await
 }
 
 /// Consumes the code and records what it issues in one transaction; the answer is

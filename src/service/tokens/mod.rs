@@ -135,43 +135,33 @@ pub struct TargetedAt {
 /// How a code exchange or a refresh ended. Both commit: a refusal may have
 /// consumed a code or revoked a family, recorded in its event.
 pub enum Outcome {
-    Issued(TokenResponse, Option<AuditEvent>),
-    /// Committed; to be signed after the transaction (see [`Outcome::signed`]).
+    /// Committed: what to issue, signed by [`Outcome::answer`] after the commit.
     Granted(Box<Granted>, Option<AuditEvent>),
     Refused(OAuthError, Option<AuditEvent>),
 }
 
 impl Outcome {
-    /// Signs a [`Outcome::Granted`] answer after its transaction committed, on the
-    /// blocking pool (an RS256 ID token takes most of a millisecond), so that the
-    /// signature does not hold SQLite's one writer turn.
-    pub async fn signed(self, signer: TokenSigner, now: i64) -> Result<Outcome, OAuthFailure> {
-        match self {
-            Outcome::Granted(granted, event) => {
-                let response = tokio::task::spawn_blocking(move || signer.respond(&granted, now))
-                    .await
-                    .map_err(|e| OAuthFailure::Internal(e.to_string()))?
-                    .map_err(OAuthFailure::from)?;
-                Ok(Outcome::Issued(response, event))
-            }
-            other => Ok(other),
-        }
-    }
-
-    /// Logs the committed event and gives the answer.
-    pub fn answer(self) -> Result<TokenResponse, OAuthFailure> {
-        let (result, event) = match self {
-            Outcome::Issued(response, event) => (Ok(response), event),
-            Outcome::Granted(_, event) => (
-                Err(OAuthFailure::Internal("an answer left unsigned".into())),
-                event,
-            ),
-            Outcome::Refused(error, event) => (Err(error.into()), event),
-        };
-        if let Some(event) = &event {
+    /// Logs the committed event and gives the answer: a grant is signed here, after
+    /// its transaction committed and on the blocking pool (an RS256 ID token takes
+    /// most of a millisecond), so the signature never holds SQLite's one writer turn.
+    pub async fn answer(
+        self,
+        signer: TokenSigner,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthFailure> {
+        let (Outcome::Granted(_, event) | Outcome::Refused(_, event)) = &self;
+        if let Some(event) = event {
             audit::log(event);
         }
-        result
+        match self {
+            Outcome::Granted(granted, _) => {
+                tokio::task::spawn_blocking(move || signer.respond(&granted, now))
+                    .await
+                    .map_err(|e| OAuthFailure::Internal(e.to_string()))?
+                    .map_err(OAuthFailure::from)
+            }
+            Outcome::Refused(error, _) => Err(error.into()),
+        }
     }
 }
 
@@ -249,10 +239,10 @@ impl TokenSigner {
 
     /// Signs the tokens and builds the RFC 6749 §5.1 answer.
     ///
-    /// Signing stays on the thread that decided (the executor for client
-    /// credentials, the transaction's blocking thread for codes and refreshes): a
-    /// separate hop to the blocking pool was measured slower on 2 cores
-    /// (`bench/token.sh`: ES256 median 435 µs vs 380 µs inline).
+    /// Client credentials sign on the executor (one ES256 signature, ~21 µs: a hop
+    /// to the blocking pool was measured slower, `bench/token.sh`); codes and
+    /// refreshes sign on the blocking pool after their commit ([`Outcome::answer`]),
+    /// as their RS256 ID tokens take most of a millisecond.
     pub fn respond(&self, granted: &Granted, now: i64) -> Result<TokenResponse, IssueError> {
         let config = &self.config;
         let mut claims = AccessTokenClaims::new(

@@ -69,7 +69,7 @@ pub async fn exchange(
             move |conn| rotate(conn, &request, &signer, now)
         })
         .await?;
-    outcome.signed(signer, now).await?.answer()
+    outcome.answer(signer, now).await
 }
 
 /// Decides and writes the rotation in one transaction; the answer is signed after
