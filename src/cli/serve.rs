@@ -13,9 +13,7 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
     limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Blocking threads wait for one of `pool_size` connections (or hash nothing:
-        // passwords have their own workers); more would only hold memory.
-        .max_blocking_threads(64)
+        .max_blocking_threads(blocking_threads(config.pool_size))
         .build()
         .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
@@ -45,6 +43,16 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
     })
 }
 
+/// The blocking pool runs database work (which needs one of `pool_size`
+/// connections) and signing right after a commit (which needs a core); passwords
+/// have their own workers. More threads than that would only wait — on the pool or
+/// for a core — and each one parked and woken again is a context switch per
+/// request: with no more, a busy thread takes the next task from the queue itself.
+fn blocking_threads(pool_size: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    pool_size as usize + cores
+}
+
 /// Returns the allocator's free memory to the system.
 fn trim_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -58,11 +66,19 @@ fn trim_malloc() {
 /// memory freed in one is not reused by another: with the blocking threads of the
 /// database pool that is most of an idle server's memory. Two arenas were measured
 /// (`bench/run`, BENCHMARKS.md) to keep the request rate and save that memory.
+///
+/// The mmap and trim thresholds are fixed at glibc's initial 128 KiB, which turns
+/// off their dynamic growth: freeing one large block (the dummy argon2 hash made at
+/// start frees 19 MiB) would otherwise raise the mmap threshold to its size and the
+/// trim threshold to twice that, so that argon2's working memory came from the heap
+/// and up to 38 MiB of freed heap was never given back.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tuning parameter of the allocator; called before
+    // SAFETY: mallopt only sets tuning parameters of the allocator; called before
     // any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
     }
 }

@@ -67,8 +67,8 @@ async fn authorize(
         Err(Refused::Internal(e)) => return Err(e.into()),
     };
     let pending_id = pending.id.clone();
-    let signed_in = flow::signed_in(&state, &req).await?;
-    let step = authorization::proceed(&state.services, pending, signed_in, now).await;
+    let session_id = state.cookies.session_id(&req);
+    let step = authorization::start(&state.services, pending, session_id.as_deref(), now).await;
     let mut response = flow::respond(&state, step, &pending_id);
     // The flow's 303 is for the answers to the login and consent forms.
     if response.status() == StatusCode::SEE_OTHER {

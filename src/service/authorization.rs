@@ -6,11 +6,13 @@
 //! carry only its id and its CSRF token. Each flow has its own id, so two tabs run
 //! two flows.
 
+use super::clients as client_ops;
 use super::introspection::our_id_token;
-use super::sessions::SignedIn;
+use super::sessions::{self, SignedIn};
 use super::tokens::parse_scope;
 use super::Services;
 use crate::clock::seconds;
+use crate::config::Lifetimes;
 use crate::crypto::{constant_time_eq, random, token_hash};
 use crate::protocol::authorize::{
     self, AuthorizationRequest, AuthorizeClient, AuthorizeError, AuthorizePolicy, ErrorRedirect,
@@ -23,7 +25,7 @@ use crate::protocol::params::Params;
 use crate::store::audit::{self, AuditEvent, AuditKind};
 use crate::store::authorization_codes::{self, CodeRow};
 use crate::store::authorization_requests::{self, PendingRequestRow};
-use crate::store::{clients, consents, Store, StoreError};
+use crate::store::{consents, DbConn, Store, StoreError};
 
 /// Why an authorization request was not taken in.
 #[derive(Debug)]
@@ -43,8 +45,8 @@ impl From<StoreError> for Refused {
 }
 
 /// Checks an authorization request (client, redirect URI, response type, grant,
-/// scope, PKCE, OIDC parameters) and stores it as pending for the browser whose
-/// binding cookie hashes to `browser_hash`.
+/// scope, PKCE, OIDC parameters): the pending request for the browser whose binding
+/// cookie hashes to `browser_hash`, not stored yet ([`start`] answers it).
 pub async fn begin(
     services: &Services,
     params: &Params,
@@ -58,11 +60,7 @@ pub async fn begin(
             return Err(Refused::ErrorPage("invalid request".into()))
         }
     };
-    let lookup_id = client_id.clone();
-    let row = services
-        .store
-        .run(move |conn| clients::find(conn, &lookup_id))
-        .await?;
+    let row = client_ops::find_cached(&services.store, &client_id).await?;
     let mut metadata = row.as_ref().map(|r| r.metadata()).transpose()?;
     // RFC 8707: a named resource the client may use adds the API's scopes to what
     // it may ask for; one it may not is `invalid_target`, told once the redirect
@@ -146,13 +144,90 @@ pub async fn begin(
         authenticated_sid: None,
         resource: target,
     };
-    let row = pending.clone();
-    // Expired requests are never read (`find_live`); the purge task removes them.
-    services
-        .store
-        .run(move |conn| authorization_requests::insert(conn, &row))
-        .await?;
     Ok(pending)
+}
+
+/// Answers a request [`begin`] checked, in one transaction: with a session that
+/// satisfies it (the browser's cookie value `session_id`) and consent on record
+/// that covers it, the code at once (the request is never stored); otherwise the
+/// request is stored as pending and the login or consent page comes next — or,
+/// with `prompt=none`, the error goes back to the client (OIDC Core §3.1.2.6).
+pub async fn start(
+    services: &Services,
+    pending: PendingRequestRow,
+    session_id: Option<&str>,
+    now: i64,
+) -> Result<Step, StoreError> {
+    let request = request_of(&pending)?;
+    let checked = request.clone();
+    let lifetimes = services.config.lifetimes;
+    let session_hash = session_id.map(token_hash);
+    let code = random::token()?;
+    let code_hash = token_hash(&code);
+    let started = services
+        .store
+        .transaction(move |conn| {
+            let signed_in = match &session_hash {
+                Some(hash) => sessions::current_in(conn, lifetimes, hash, now)?,
+                None => None,
+            };
+            let session = signed_in.as_ref().map(|s| Authentication {
+                subject: &s.user.id,
+                auth_time: s.session.auth_time,
+                in_this_request: false,
+            });
+            let signed_in = match interaction::authentication(&checked.interaction, session, now) {
+                Ok(AuthenticationStep::Satisfied) => signed_in,
+                Ok(AuthenticationStep::SignIn) => None,
+                Err(e) => return Ok(Started::Refused(e)),
+            };
+            let Some(signed_in) = signed_in else {
+                authorization_requests::insert(conn, &pending)?;
+                return Ok(Started::Page(Step::Login));
+            };
+            let granted = consents::find(conn, &signed_in.user.id, &pending.client_id)?
+                .map(|s| parse_scope(&s))
+                .transpose()?;
+            let covered = authorize::covered_by_consent(&checked.scope, granted.as_ref());
+            match interaction::must_ask_consent(&checked.interaction, covered) {
+                Ok(false) => {
+                    let row = code_row(&pending, &signed_in, code_hash, lifetimes, now);
+                    Ok(Started::Code(record_code(conn, &row, false, now)?))
+                }
+                Ok(true) => {
+                    authorization_requests::insert(conn, &pending)?;
+                    Ok(Started::Page(Step::Consent))
+                }
+                Err(e) => Ok(Started::Refused(e)),
+            }
+        })
+        .await?;
+    let issuer = &services.config.issuer;
+    Ok(match started {
+        Started::Page(step) => step,
+        Started::Code(events) => {
+            audit::log_all(&events);
+            Step::ToClient(authorize::success_redirect(&request, &code, issuer))
+        }
+        Started::Refused(error) => {
+            let redirect = ErrorRedirect {
+                redirect_uri: request.redirect_uri,
+                state: request.state,
+                error,
+            };
+            Step::ToClient(authorize::error_redirect(&redirect, issuer))
+        }
+    })
+}
+
+/// How [`start`]'s transaction ended.
+enum Started {
+    /// The request is stored; this page comes next.
+    Page(Step),
+    /// A code was issued, with these events recorded.
+    Code(Vec<AuditEvent>),
+    /// The request cannot be answered without a page it forbids (`prompt=none`).
+    Refused(OAuthError),
 }
 
 /// A pending request looked up for a page; short-lived, so not boxed.
@@ -377,25 +452,13 @@ async fn issue_code(
 ) -> Result<Step, StoreError> {
     let request = request_of(&pending)?;
     let code = random::token()?;
-    let row = CodeRow {
-        code_hash: token_hash(&code),
-        client_id: pending.client_id.clone(),
-        user_id: signed_in.user.id.clone(),
-        sid: Some(signed_in.session.sid.clone()),
-        redirect_uri: pending.redirect_uri.clone(),
-        scope: pending.scope.clone(),
-        code_challenge: pending.code_challenge.clone(),
-        nonce: pending.nonce.clone(),
-        auth_time: signed_in.session.auth_time,
-        amr: signed_in.session.amr.clone(),
-        created_at: now,
-        expires_at: now + seconds(services.config.lifetimes.authorization_code),
-        consumed_at: None,
-        access_token_jti: None,
-        access_token_expires_at: None,
-        redirect_uri_given: pending.redirect_uri_given,
-        resource: pending.resource.clone(),
-    };
+    let row = code_row(
+        &pending,
+        signed_in,
+        token_hash(&code),
+        services.config.lifetimes,
+        now,
+    );
     let pending_id = pending.id.clone();
     let events = services
         .store
@@ -403,32 +466,7 @@ async fn issue_code(
             if !authorization_requests::take(conn, &pending_id)? {
                 return Ok(None);
             }
-            let mut events = Vec::new();
-            if remember_consent {
-                let granted = consents::find(conn, &row.user_id, &row.client_id)?
-                    .map(|s| parse_scope(&s))
-                    .transpose()?
-                    .unwrap_or_default();
-                let scope = granted.union(&parse_scope(&row.scope)?);
-                consents::upsert(conn, &row.user_id, &row.client_id, &scope.to_string(), now)?;
-                events.push(
-                    AuditEvent::new(AuditKind::ConsentGranted)
-                        .user(&row.user_id)
-                        .client(&row.client_id)
-                        .detail(serde_json::json!({ "scope": scope.to_string() })),
-                );
-            }
-            authorization_codes::insert(conn, &row)?;
-            events.push(
-                AuditEvent::new(AuditKind::AuthorizationCodeIssued)
-                    .user(&row.user_id)
-                    .client(&row.client_id)
-                    .detail(serde_json::json!({ "scope": row.scope })),
-            );
-            for event in &events {
-                event.record(conn, now)?;
-            }
-            Ok(Some(events))
+            Ok(Some(record_code(conn, &row, remember_consent, now)?))
         })
         .await?;
     Ok(match events {
@@ -442,6 +480,72 @@ async fn issue_code(
         }
         None => Step::AlreadyAnswered,
     })
+}
+
+/// The code `code_hash` for `pending`, issued to the user of `signed_in`.
+fn code_row(
+    pending: &PendingRequestRow,
+    signed_in: &SignedIn,
+    code_hash: String,
+    lifetimes: Lifetimes,
+    now: i64,
+) -> CodeRow {
+    CodeRow {
+        code_hash,
+        client_id: pending.client_id.clone(),
+        user_id: signed_in.user.id.clone(),
+        sid: Some(signed_in.session.sid.clone()),
+        redirect_uri: pending.redirect_uri.clone(),
+        scope: pending.scope.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        nonce: pending.nonce.clone(),
+        auth_time: signed_in.session.auth_time,
+        amr: signed_in.session.amr.clone(),
+        created_at: now,
+        expires_at: now + seconds(lifetimes.authorization_code),
+        consumed_at: None,
+        access_token_jti: None,
+        access_token_expires_at: None,
+        redirect_uri_given: pending.redirect_uri_given,
+        resource: pending.resource.clone(),
+    }
+}
+
+/// Stores the code `row` and records its event (with `remember_consent`, the
+/// requested scopes join the user's stored consent for the client first); the
+/// events it recorded, for the log once committed.
+fn record_code(
+    conn: &mut DbConn,
+    row: &CodeRow,
+    remember_consent: bool,
+    now: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut events = Vec::new();
+    if remember_consent {
+        let granted = consents::find(conn, &row.user_id, &row.client_id)?
+            .map(|s| parse_scope(&s))
+            .transpose()?
+            .unwrap_or_default();
+        let scope = granted.union(&parse_scope(&row.scope)?);
+        consents::upsert(conn, &row.user_id, &row.client_id, &scope.to_string(), now)?;
+        events.push(
+            AuditEvent::new(AuditKind::ConsentGranted)
+                .user(&row.user_id)
+                .client(&row.client_id)
+                .detail(serde_json::json!({ "scope": scope.to_string() })),
+        );
+    }
+    authorization_codes::insert(conn, row)?;
+    events.push(
+        AuditEvent::new(AuditKind::AuthorizationCodeIssued)
+            .user(&row.user_id)
+            .client(&row.client_id)
+            .detail(serde_json::json!({ "scope": row.scope })),
+    );
+    for event in &events {
+        event.record(conn, now)?;
+    }
+    Ok(events)
 }
 
 /// Ends the pending request with an error sent to the client (e.g. `access_denied`),

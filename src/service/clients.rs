@@ -177,7 +177,7 @@ pub async fn is_registered(store: &Store, id: &str) -> Result<bool, StoreError> 
 
 /// The client `id`, from this process's cache when it is current (SQLite), else
 /// from the database ([`crate::store::client_cache`]).
-async fn find_cached(store: &Store, id: &str) -> Result<Option<ClientRow>, StoreError> {
+pub async fn find_cached(store: &Store, id: &str) -> Result<Option<ClientRow>, StoreError> {
     let cache = store.client_cache();
     let (hit, ticket) = cache.get(id);
     if let Some(row) = hit {

@@ -36,28 +36,37 @@ pub async fn current(
 ) -> Result<Option<SignedIn>, StoreError> {
     let id_hash = token_hash(session_id);
     store
-        .run(move |conn| {
-            let Some(session) = sessions::find_live(conn, &id_hash, now)? else {
-                return Ok(None);
-            };
-            let Some(user) = users::find(conn, &session.user_id)?.filter(|u| !u.disabled) else {
-                return Ok(None);
-            };
-            // An admin's session ends sooner when left alone (DESIGN.md §5).
-            if user.is_admin && now - session.last_seen_at > seconds(lifetimes.admin_session_idle) {
-                sessions::end(conn, &id_hash, now)?;
-                return Ok(None);
-            }
-            let absolute = session.created_at + seconds(lifetimes.session_absolute);
-            let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
-            // Activity is recorded once a minute at most, even when the idle deadline
-            // cannot move (it reached the absolute one): the admin timeout reads it.
-            if now - session.last_seen_at >= 60 {
-                sessions::touch(conn, &id_hash, now, expires_at.max(session.expires_at))?;
-            }
-            Ok(Some(SignedIn { session, user }))
-        })
+        .run(move |conn| current_in(conn, lifetimes, &id_hash, now))
         .await
+}
+
+/// [`current`] on `conn`, for the session whose cookie value hashes to `id_hash`
+/// (for an operation that reads the session in its own transaction).
+pub fn current_in(
+    conn: &mut DbConn,
+    lifetimes: Lifetimes,
+    id_hash: &str,
+    now: i64,
+) -> Result<Option<SignedIn>, StoreError> {
+    let Some(session) = sessions::find_live(conn, id_hash, now)? else {
+        return Ok(None);
+    };
+    let Some(user) = users::find(conn, &session.user_id)?.filter(|u| !u.disabled) else {
+        return Ok(None);
+    };
+    // An admin's session ends sooner when left alone (DESIGN.md §5).
+    if user.is_admin && now - session.last_seen_at > seconds(lifetimes.admin_session_idle) {
+        sessions::end(conn, id_hash, now)?;
+        return Ok(None);
+    }
+    let absolute = session.created_at + seconds(lifetimes.session_absolute);
+    let expires_at = (now + seconds(lifetimes.session_idle)).min(absolute);
+    // Activity is recorded once a minute at most, even when the idle deadline
+    // cannot move (it reached the absolute one): the admin timeout reads it.
+    if now - session.last_seen_at >= 60 {
+        sessions::touch(conn, id_hash, now, expires_at.max(session.expires_at))?;
+    }
+    Ok(Some(SignedIn { session, user }))
 }
 
 /// The authorization request a sign-in is for.

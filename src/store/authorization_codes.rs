@@ -65,7 +65,7 @@ pub fn find(conn: &mut DbConn, code_hash: &str) -> Result<Option<CodeRow>, Store
     Ok(db_run!(conn, |c| authorization_codes::table
         .find(code_hash)
         .select(CodeRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

@@ -50,7 +50,7 @@ pub fn find_live(
         .find(id)
         .filter(authorization_requests::expires_at.gt(now))
         .select(PendingRequestRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

@@ -112,7 +112,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ClientRow>, StoreError
     Ok(db_run!(conn, |c| clients::table
         .find(id)
         .select(ClientRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

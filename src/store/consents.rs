@@ -15,7 +15,7 @@ pub fn find(
     Ok(db_run!(conn, |c| consents::table
         .find((user_id, client_id))
         .select(consents::scope)
-        .first::<String>(c)
+        .get_result::<String>(c)
         .optional())?)
 }
 

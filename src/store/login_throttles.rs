@@ -20,7 +20,7 @@ pub fn find(
     Ok(db_run!(conn, |c| login_throttles::table
         .find((username_key, client_address))
         .select((login_throttles::failures, login_throttles::last_failure_at))
-        .first::<(i32, i64)>(c)
+        .get_result::<(i32, i64)>(c)
         .optional())?
     .map(|(failures, last_failure_at)| Throttle {
         failures,

@@ -73,7 +73,7 @@ pub fn find(
         .inner_join(refresh_token_families::table)
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select((RefreshTokenRow::as_select(), FamilyRow::as_select()))
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 
@@ -85,7 +85,7 @@ pub fn find_token(
     Ok(db_run!(conn, |c| refresh_tokens::table
         .find(token_hash)
         .select(RefreshTokenRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

@@ -69,7 +69,7 @@ pub fn find_by_identifier(
     Ok(db_run!(conn, |c| resources::table
         .filter(resources::identifier.eq(identifier))
         .select(ResourceRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 
@@ -78,7 +78,7 @@ pub fn find_by_id(conn: &mut DbConn, id: &str) -> Result<Option<ResourceRow>, St
     Ok(db_run!(conn, |c| resources::table
         .find(id)
         .select(ResourceRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

@@ -33,6 +33,6 @@ fn get(conn: &mut DbConn, name: &str) -> Result<Option<String>, StoreError> {
     Ok(db_run!(conn, |c| server_secrets::table
         .find(name)
         .select(server_secrets::value)
-        .first::<String>(c)
+        .get_result::<String>(c)
         .optional())?)
 }

@@ -43,7 +43,7 @@ pub fn find_live(
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select(SessionRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

@@ -137,7 +137,7 @@ pub fn revoke(conn: &mut DbConn, kid: &str, now: i64) -> Result<Option<String>, 
     let before: Option<String> = db_run!(conn, |c| signing_keys::table
         .find(kid)
         .select(signing_keys::state)
-        .first(c)
+        .get_result(c)
         .optional())?;
     let Some(before) = before.filter(|s| s != "revoked") else {
         return Ok(None);

@@ -126,7 +126,7 @@ pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<User
     Ok(db_run!(conn, |c| users::table
         .filter(users::username_key.eq(&key))
         .select(UserRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 
@@ -135,7 +135,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<UserRow>, StoreError> 
     Ok(db_run!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(c)
+        .get_result(c)
         .optional())?)
 }
 

@@ -66,14 +66,16 @@ pub async fn exchange(
         ip: client.ip.clone(),
         resource: params.get("resource").map(str::to_owned),
     };
-    let outcome = services
+    services
         .store
-        .transaction_with({
-            let signer = signer.clone();
-            move |conn| consume_and_issue(conn, &request, &signer, now)
-        })
-        .await?;
-    outcome.answer(signer, now).await
+        .transaction_then(
+            {
+                let signer = signer.clone();
+                move |conn| Ok::<_, OAuthFailure>(consume_and_issue(conn, &request, &signer, now)?)
+            },
+            move |outcome| outcome.answer(&signer, now),
+        )
+        .await
 }
 
 /// Consumes the code and records what it issues in one transaction; the answer is

@@ -1,9 +1,10 @@
 //! The token endpoint's grants (RFC 6749 §3.2), one module per grant type, and the
 //! signing of what they issue: RFC 9068 access tokens and OIDC Core §2 ID tokens.
 //!
-//! The code and refresh grants sign inside the transaction that consumes the code
-//! or rotates the token: a signing failure rolls the consumption back, so the
-//! client's retry is a first use, never a replay that revokes what it was owed.
+//! The code and refresh grants check inside the transaction that consumes the code
+//! or rotates the token that every key they need is there (a missing key rolls the
+//! consumption back, so the client's retry is a first use), and sign right after
+//! the commit, on the same blocking thread ([`Outcome::answer`]).
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -142,24 +143,18 @@ pub enum Outcome {
 
 impl Outcome {
     /// Logs the committed event and gives the answer: a grant is signed here, after
-    /// its transaction committed and on the blocking pool (an RS256 ID token takes
-    /// most of a millisecond), so the signature never holds SQLite's one writer turn.
-    pub async fn answer(
-        self,
-        signer: TokenSigner,
-        now: i64,
-    ) -> Result<TokenResponse, OAuthFailure> {
+    /// its transaction committed (an RS256 ID token takes most of a millisecond),
+    /// so the signature never holds SQLite's one writer turn. Blocking: called on
+    /// the blocking pool, right after the commit ([`Store::transaction_then`]).
+    ///
+    /// [`Store::transaction_then`]: crate::store::Store::transaction_then
+    pub fn answer(self, signer: &TokenSigner, now: i64) -> Result<TokenResponse, OAuthFailure> {
         let (Outcome::Granted(_, event) | Outcome::Refused(_, event)) = &self;
         if let Some(event) = event {
             audit::log(event);
         }
         match self {
-            Outcome::Granted(granted, _) => {
-                tokio::task::spawn_blocking(move || signer.respond(&granted, now))
-                    .await
-                    .map_err(|e| OAuthFailure::Internal(e.to_string()))?
-                    .map_err(OAuthFailure::from)
-            }
+            Outcome::Granted(granted, _) => Ok(signer.respond(&granted, now)?),
             Outcome::Refused(error, _) => Err(error.into()),
         }
     }

@@ -62,14 +62,16 @@ pub async fn exchange(
         ip: client.ip.clone(),
         resource: params.get("resource").map(str::to_owned),
     };
-    let outcome = services
+    services
         .store
-        .transaction_with({
-            let signer = signer.clone();
-            move |conn| rotate(conn, &request, &signer, now)
-        })
-        .await?;
-    outcome.answer(signer, now).await
+        .transaction_then(
+            {
+                let signer = signer.clone();
+                move |conn| Ok::<_, OAuthFailure>(rotate(conn, &request, &signer, now)?)
+            },
+            move |outcome| outcome.answer(&signer, now),
+        )
+        .await
 }
 
 /// Decides and writes the rotation in one transaction; the answer is signed after
