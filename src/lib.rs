@@ -181,10 +181,11 @@ pub async fn start(
     let setup_link = offer_setup(&state).await?;
     spawn_purge(&state);
     spawn_limiter_pruning(&state);
-    let mut server = HttpServer::new(move || http::app(state.clone())).shutdown_timeout(10);
-    if let Some(workers) = options.workers {
-        server = server.workers(workers);
-    }
+    let workers = options.workers.unwrap_or_else(cores);
+    let mut server = HttpServer::new(move || http::app(state.clone()))
+        .shutdown_timeout(10)
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads(config.pool_size, workers));
     if !options.handle_signals {
         server = server.disable_signals();
     }
@@ -208,6 +209,21 @@ pub async fn start(
         setup_link,
         audit,
     })
+}
+
+/// The cores this process may run on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Threads for each of `pools` blocking pools (each HTTP worker has its own): they
+/// run database work, which needs one of `pool_size` connections, and signing
+/// right after a commit, which needs a core; passwords have their own workers.
+/// More threads would only wait — on the connection pool or for a core — and each
+/// one parked and woken again is two context switches per request; with no more
+/// than this, a busy thread takes the next task from the queue itself.
+pub fn blocking_threads(pool_size: u32, pools: usize) -> usize {
+    (pool_size as usize + cores()).div_ceil(pools.max(1)).max(2)
 }
 
 /// On a database without an enabled admin, logs a one-time link where the first

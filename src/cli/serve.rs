@@ -13,7 +13,7 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
     limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(blocking_threads(config.pool_size))
+        .max_blocking_threads(crate::blocking_threads(config.pool_size, 1))
         .build()
         .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
@@ -41,16 +41,6 @@ pub fn run(config: Config, migrate: bool) -> Result<(), Failure> {
         tracing::info!("stopped");
         Ok(())
     })
-}
-
-/// The blocking pool runs database work (which needs one of `pool_size`
-/// connections) and signing right after a commit (which needs a core); passwords
-/// have their own workers. More threads than that would only wait — on the pool or
-/// for a core — and each one parked and woken again is a context switch per
-/// request: with no more, a busy thread takes the next task from the queue itself.
-fn blocking_threads(pool_size: u32) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    pool_size as usize + cores
 }
 
 /// Returns the allocator's free memory to the system.

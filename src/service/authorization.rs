@@ -2,9 +2,11 @@
 //! the pending request that waits server-side for login and consent, and the answer
 //! to the client — a code, or an error sent back with `state` and `iss` (RFC 9207).
 //!
-//! The checked request is stored bound to the browser that started it; the pages
-//! carry only its id and its CSRF token. Each flow has its own id, so two tabs run
-//! two flows.
+//! A request that needs a page (login or consent) is stored, bound to the browser
+//! that started it; the pages carry only its id and its CSRF token. Each flow has
+//! its own id, so two tabs run two flows. A request the browser's session and the
+//! consent on record already satisfy is answered with a code in the transaction
+//! that checks them, and never stored ([`start`]).
 
 use super::clients as client_ops;
 use super::introspection::our_id_token;

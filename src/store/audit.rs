@@ -1,6 +1,8 @@
 //! The `audit_events` table: security events, also written to the log (target `audit`)
 //! once their transaction commits (DESIGN.md §5).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -165,7 +167,7 @@ impl AuditEvent {
 
 /// Stores the event (inside the caller's transaction). Call [`log`] once that commits.
 pub fn record(conn: &mut DbConn, event: &AuditEvent, now: i64) -> Result<(), StoreError> {
-    let id = random::identifier()?;
+    let id = event_id(now)?;
     let detail = event.detail.to_string();
     db_run!(conn, |c| diesel::insert_into(audit_events::table)
         .values((
@@ -180,6 +182,20 @@ pub fn record(conn: &mut DbConn, event: &AuditEvent, now: i64) -> Result<(), Sto
         ))
         .execute(c))?;
     Ok(())
+}
+
+/// A new event's id: 32 hex digits that sort by time — `now` (5 bytes), a
+/// per-process counter (4 bytes), then 7 random bytes. New rows land at the right
+/// edge of the primary-key index, not on a random page of it each (a batch of 512
+/// events then dirties a few pages, not hundreds): RFC 9562 §6.2's reason for
+/// time-ordered keys. Ids stay unique across processes by their random part.
+fn event_id(now: i64) -> Result<String, StoreError> {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let mut id = [0u8; 16];
+    id[..5].copy_from_slice(&now.to_be_bytes()[3..]);
+    id[5..9].copy_from_slice(&SEQUENCE.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    id[9..].copy_from_slice(&random::bytes::<7>()?);
+    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Writes the event to the log (target `audit`): after the commit, so the log never
@@ -287,6 +303,20 @@ pub fn count_of_kind(conn: &mut DbConn, kind: AuditKind) -> Result<i64, StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_sort_by_time_then_by_issue_order_and_never_repeat() {
+        let ids: Vec<String> = [100, 100, 100, 101, 5_000_000_000]
+            .iter()
+            .map(|&now| event_id(now).unwrap())
+            .collect();
+        assert!(ids.iter().all(|id| id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert!(event_id(99).unwrap() < ids[0]);
+    }
 
     #[test]
     fn every_kind_has_a_distinct_name_that_parses_back() {
