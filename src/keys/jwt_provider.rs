@@ -1,5 +1,6 @@
-//! A `jsonwebtoken` crypto provider on ring, so the binary holds one crypto library:
-//! `jsonwebtoken` is built without its `rust_crypto` and `aws_lc_rs` backends.
+//! A `jsonwebtoken` crypto provider on ring (RS256 signatures on OpenSSL, which
+//! libpq links anyway: [`super::signer`]), so the binary holds no third crypto
+//! library: `jsonwebtoken` is built without its `rust_crypto` and `aws_lc_rs` backends.
 //!
 //! Only RS256, ES256 and EdDSA exist here. HMAC and every other algorithm are refused
 //! (a token "signed" with a client secret or `alg: none` never verifies), and

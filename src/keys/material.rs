@@ -1,8 +1,8 @@
 //! New key pairs and their public JWKs, named by their RFC 7638 thumbprint.
 //!
 //! ring generates ECDSA and Ed25519 keys but not RSA keys; those come from OpenSSL
-//! (the copy libpq already links), and everything after generation — parsing,
-//! signing, verification — is ring.
+//! (the copy libpq already links), which also makes RS256 signatures
+//! ([`super::signer`]); parsing and verification are ring.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
