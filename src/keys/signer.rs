@@ -5,7 +5,9 @@
 //! flow, and OpenSSL's RSA with AVX-512 IFMA signed in 0.32 ms where ring took
 //! 0.50 ms on the benchmark machine (BENCHMARKS.md). PKCS#1 v1.5 is deterministic,
 //! so both give the same bytes for the same key and message (a test checks it);
-//! ring still parses the key first and gives its public half.
+//! ring still parses the key first and gives its public half. OpenSSL's copy of the
+//! key is made at its first signature: a server that has not signed with RSA yet
+//! has not touched OpenSSL's code (about half a MiB of resident pages).
 //!
 //! `jsonwebtoken::encode` asks the crypto provider for a signer on every call, which
 //! would parse (and, for RSA, validate) the private key for every token. A
@@ -26,14 +28,37 @@ use ring::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
 };
 use serde::Serialize;
+use std::sync::OnceLock;
 
 use super::KeyAlg;
+use crate::crypto::Secret;
 
 /// A private key ready to sign: RSA from PKCS#1 DER, ECDSA and Ed25519 from PKCS#8.
 pub enum SigningKey {
-    Rs256(RsaKeyPair, PKey<Private>),
+    Rs256(RsaKey),
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
+}
+
+/// An RSA private key: ring's pair, checked at load, and OpenSSL's, which signs.
+pub struct RsaKey {
+    pair: RsaKeyPair,
+    /// PKCS#1 `RSAPrivateKey` DER, for OpenSSL's copy.
+    der: Secret<Vec<u8>>,
+    openssl: OnceLock<PKey<Private>>,
+}
+
+impl RsaKey {
+    /// OpenSSL's copy of the key, made on first use.
+    fn openssl(&self) -> Result<&PKey<Private>, SignerError> {
+        if let Some(key) = self.openssl.get() {
+            return Ok(key);
+        }
+        let key = Rsa::private_key_from_der(self.der.expose())
+            .and_then(PKey::from_rsa)
+            .map_err(|e| SignerError(e.to_string()))?;
+        Ok(self.openssl.get_or_init(|| key))
+    }
 }
 
 /// The public half, in the raw forms a JWK carries.
@@ -56,13 +81,11 @@ impl SigningKey {
     pub fn from_der(alg: KeyAlg, der: &[u8]) -> Result<SigningKey, SignerError> {
         let rejected = |e: ring::error::KeyRejected| SignerError(e.to_string());
         Ok(match alg {
-            KeyAlg::Rs256 => {
-                let pair = RsaKeyPair::from_der(der).map_err(rejected)?;
-                let openssl = Rsa::private_key_from_der(der)
-                    .and_then(PKey::from_rsa)
-                    .map_err(|e| SignerError(e.to_string()))?;
-                SigningKey::Rs256(pair, openssl)
-            }
+            KeyAlg::Rs256 => SigningKey::Rs256(RsaKey {
+                pair: RsaKeyPair::from_der(der).map_err(rejected)?,
+                der: Secret::new(der.to_vec()),
+                openssl: OnceLock::new(),
+            }),
             KeyAlg::Es256 => SigningKey::Es256(
                 EcdsaKeyPair::from_pkcs8(
                     &ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -86,8 +109,8 @@ impl SigningKey {
     /// The public key's components.
     pub fn public_parts(&self) -> Result<PublicParts, SignerError> {
         match self {
-            SigningKey::Rs256(pair, _) => {
-                let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+            SigningKey::Rs256(key) => {
+                let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(key.pair.public());
                 Ok(PublicParts::Rsa { n: c.n, e: c.e })
             }
             SigningKey::Es256(pair) => {
@@ -111,10 +134,11 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
         let failed = |_| SignerError("signing failed".into());
         match self {
-            SigningKey::Rs256(_, key) => {
+            SigningKey::Rs256(key) => {
                 // RSA keys default to PKCS#1 v1.5 padding (RFC 7518 §3.3).
-                let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), key)
-                    .map_err(|e| SignerError(e.to_string()))?;
+                let mut signer =
+                    openssl::sign::Signer::new(MessageDigest::sha256(), key.openssl()?)
+                        .map_err(|e| SignerError(e.to_string()))?;
                 signer
                     .sign_oneshot_to_vec(message)
                     .map_err(|e| SignerError(e.to_string()))
