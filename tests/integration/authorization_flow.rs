@@ -69,7 +69,9 @@ async fn code_flow_logs_in_asks_consent_and_redirects_with_code_state_and_iss() 
     assert_eq!(query["iss"], app.base_url);
     assert_eq!(query["code"].len(), 43);
 
-    // Consent is remembered: the same or fewer scopes skip the page.
+    // Consent is remembered: the same or fewer scopes skip the page, and such a
+    // request is answered at once, never stored as pending.
+    let pending = app.count_rows("authorization_requests");
     let (_, challenge) = pkce_pair();
     let mut fewer = params_of(&client, &challenge);
     fewer[3] = ("scope", "openid");
@@ -79,7 +81,9 @@ async fn code_flow_logs_in_asks_consent_and_redirects_with_code_state_and_iss() 
         back.starts_with(REDIRECT_URI),
         "no consent page again: {back}"
     );
-    // More scopes ask again.
+    assert!(query_of(&back)["code"].len() == 43 && query_of(&back)["state"] == "xyz");
+    assert_eq!(app.count_rows("authorization_requests"), pending);
+    // More scopes ask again: that request waits for the page.
     let mut more = params_of(&client, &challenge);
     more[3] = ("scope", "openid email");
     let response = browser.authorize(&more).await;
@@ -87,6 +91,7 @@ async fn code_flow_logs_in_asks_consent_and_redirects_with_code_state_and_iss() 
         location(&response).starts_with("/consent"),
         "new scope needs consent"
     );
+    assert_eq!(app.count_rows("authorization_requests"), pending + 1);
 }
 
 #[tokio::test]

@@ -154,6 +154,18 @@ impl TestApp {
         portcullis::store::client_cache::ClientCache::new(&url).changed();
     }
 
+    /// How many rows `table` holds now.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        let mut conn = self.db.connect();
+        let count = format!("(SELECT COUNT(*) FROM {table})");
+        portcullis::db_run!(&mut conn, |c| diesel::select(diesel::dsl::sql::<
+            diesel::sql_types::BigInt,
+        >(&count))
+        .get_result::<i64>(c))
+        .unwrap()
+    }
+
     /// A token request with `client`'s credentials (basic for a secret, else client_id).
     pub async fn token(&self, client: &Client, form: &[(&str, &str)]) -> Response {
         let mut body: Vec<(&str, &str)> = form.to_vec();
