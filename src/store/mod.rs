@@ -32,7 +32,7 @@ pub mod signing_keys;
 pub mod task_leases;
 pub mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 pub use crate::clock::unix_seconds;
@@ -149,10 +149,13 @@ pub struct Store {
     pool: r2d2::Pool<ConnectionManager>,
     url: DatabaseUrl,
     /// SQLite has one writer at a time: transactions of this process take turns
-    /// here, in the async queue, instead of sleeping in SQLite's busy handler on
-    /// `BEGIN IMMEDIATE` with a pooled connection and a blocking thread each
-    /// (DESIGN.md §6). `None` on Postgres, whose row locks let writers overlap.
-    writer: Option<Arc<tokio::sync::Semaphore>>,
+    /// here, on the blocking thread that will run them and before taking a pooled
+    /// connection, instead of sleeping in SQLite's busy handler on `BEGIN
+    /// IMMEDIATE` with a connection each (DESIGN.md §6). The turn passes straight
+    /// from one writer's thread to the next: a queue on the async side would hold
+    /// it while the next writer's task is woken and then its blocking thread.
+    /// `None` on Postgres, whose row locks let writers overlap.
+    writer: Option<Arc<Mutex<()>>>,
     /// Clients already read (SQLite; see [`client_cache`]).
     clients: Arc<client_cache::ClientCache>,
 }
@@ -181,7 +184,7 @@ impl Store {
             .build_unchecked(manager);
         drop(first);
         let writer = match url {
-            DatabaseUrl::Sqlite { .. } => Some(Arc::new(tokio::sync::Semaphore::new(1))),
+            DatabaseUrl::Sqlite { .. } => Some(Arc::new(Mutex::new(()))),
             DatabaseUrl::Postgres { .. } => None,
         };
         Ok(Store {
@@ -256,27 +259,7 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        // The turn goes with the work: held until the commit, even if the request
-        // that asked is dropped meanwhile.
-        let turn = self.writer_turn().await?;
-        self.run(move |conn| {
-            let _turn = turn;
-            conn.transaction(f)
-        })
-        .await
-    }
-
-    /// This process's turn to write (SQLite); nothing to wait for on Postgres.
-    async fn writer_turn(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, StoreError> {
-        match &self.writer {
-            None => Ok(None),
-            Some(writer) => writer
-                .clone()
-                .acquire_owned()
-                .await
-                .map(Some)
-                .map_err(|e| StoreError::Blocking(e.to_string())),
-        }
+        self.transaction_then(f, Ok).await
     }
 
     /// [`Store::transaction`] for a body with its own error type.
@@ -286,18 +269,14 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
     {
-        let turn = self.writer_turn().await?;
-        self.run_with(move |conn| {
-            let _turn = turn;
-            conn.transaction_with(f)
-        })
-        .await
+        self.transaction_then(f, Ok).await
     }
 
     /// [`Store::transaction_with`], then `then` with its result on the same blocking
     /// thread once it has committed and given up the writer turn: CPU work that
     /// must follow the commit (signing the answer) without a second trip through
-    /// the blocking pool, and without holding SQLite's one writer.
+    /// the blocking pool, and without holding SQLite's one writer. The work runs
+    /// to its end even if the request that asked is dropped meanwhile.
     pub async fn transaction_then<T, U, E, F, G>(&self, f: F, then: G) -> Result<U, E>
     where
         E: From<StoreError> + Send + 'static,
@@ -305,11 +284,15 @@ impl Store {
         G: FnOnce(T) -> Result<U, E> + Send + 'static,
         U: Send + 'static,
     {
-        let turn = self.writer_turn().await?;
+        let writer = self.writer.clone();
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let committed = {
-                let _turn = turn;
+                // A writer that panicked poisoned nothing: its transaction was
+                // rolled back with its connection.
+                let _turn = writer
+                    .as_ref()
+                    .map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
                 let mut conn = pool.get().map_err(StoreError::from)?;
                 conn.transaction_with(f)?
             };

@@ -180,8 +180,15 @@ async fn the_flask_and_django_examples_accept_exactly_the_right_tokens() {
                 "--audience",
                 ORDERS,
             ])
-            .args(["--introspection-id", api["id"].as_str().unwrap()])
-            .args(["--introspection-secret", api["secret"].as_str().unwrap()])
+            // `--opt=value`: a random id or secret may begin with "-".
+            .arg(format!(
+                "--introspection-id={}",
+                api["id"].as_str().unwrap()
+            ))
+            .arg(format!(
+                "--introspection-secret={}",
+                api["secret"].as_str().unwrap()
+            ))
             .arg("--tokens")
             .arg(&tokens_file);
         // The apps call this server over HTTP: run them off the runtime that serves it.
