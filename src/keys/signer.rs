@@ -2,8 +2,10 @@
 //!
 //! ES256 and EdDSA sign with ring. RS256 signs with OpenSSL (the copy libpq already
 //! links): an RS256 ID token is most of the CPU of a refresh or a signed-in code
-//! flow, and OpenSSL's RSA with AVX-512 IFMA signed in 0.32 ms where ring took
-//! 0.50 ms on the benchmark machine (BENCHMARKS.md). PKCS#1 v1.5 is deterministic,
+//! flow, and OpenSSL's RSA (with AVX-512 IFMA) signed in 0.24 ms where ring took
+//! 0.50 ms in `bench_costs` on the benchmark machine — about 1.8× once the
+//! machine's own drift between the runs (ES256 17.5 → 14.8 µs) is taken out
+//! (BENCHMARKS.md). PKCS#1 v1.5 is deterministic,
 //! so both give the same bytes for the same key and message (a test checks it);
 //! ring still parses the key first and gives its public half. OpenSSL's copy of the
 //! key is made at its first signature: a server that has not signed with RSA yet
