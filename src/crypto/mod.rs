@@ -22,6 +22,17 @@ pub fn etag(body: &[u8]) -> String {
     )
 }
 
+/// `bytes` as lowercase hex digits, two per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    text
+}
+
 /// The system random source failed; nothing secret can be made without it.
 #[derive(Debug, thiserror::Error)]
 #[error("the system random number generator failed")]

@@ -195,7 +195,7 @@ fn event_id(now: i64) -> Result<String, StoreError> {
     id[..5].copy_from_slice(&now.to_be_bytes()[3..]);
     id[5..9].copy_from_slice(&SEQUENCE.fetch_add(1, Ordering::Relaxed).to_be_bytes());
     id[9..].copy_from_slice(&random::bytes::<7>()?);
-    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::crypto::hex(&id))
 }
 
 /// Writes the event to the log (target `audit`): after the commit, so the log never

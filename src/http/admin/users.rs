@@ -280,25 +280,20 @@ async fn update(
         roles: form.text("roles"),
         groups: form.text("groups"),
     };
-    let is_self = viewer.user().id == user.id;
-    if is_self && !typed.admin {
-        let errors = FieldErrors::of("admin", "you cannot remove your own admin flag");
-        return render_user(
-            &state,
-            &viewer,
-            &user,
-            Some(typed),
-            errors,
-            FieldErrors::none(),
-            None,
-        )
-        .await;
-    }
     // Everything is checked before anything is saved.
-    let checked = users::check_names(NameList::Roles, &names(&typed.roles))
-        .and_then(|()| users::check_names(NameList::Groups, &names(&typed.groups)));
-    if let Err(e) = checked {
-        let errors = field_errors(e)?;
+    let refused = if viewer.user().id == user.id && !typed.admin {
+        Some(FieldErrors::of(
+            "admin",
+            "you cannot remove your own admin flag",
+        ))
+    } else {
+        users::check_names(NameList::Roles, &names(&typed.roles))
+            .and_then(|()| users::check_names(NameList::Groups, &names(&typed.groups)))
+            .err()
+            .map(field_errors)
+            .transpose()?
+    };
+    if let Some(errors) = refused {
         return render_user(
             &state,
             &viewer,

@@ -143,7 +143,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Logs the committed event and gives the answer: a grant is signed here, after
-    /// its transaction committed (an RS256 ID token takes most of a millisecond),
+    /// its transaction committed (an RS256 ID token is a quarter of a millisecond),
     /// so the signature never holds SQLite's one writer turn. Blocking: called on
     /// the blocking pool, right after the commit ([`Store::transaction_then`]).
     ///
